@@ -1,0 +1,187 @@
+/**
+ * The `homeage` command line: declares every command and its flags, and loads
+ * a command's implementation only when it runs.
+ */
+import { readFileSync } from "node:fs"
+import { Command, CommanderError, Option } from "commander"
+
+import { HomeageError, messageOf } from "../errors.js"
+import type { CommandContext, CommandRun, GlobalOptions } from "./context.js"
+import { Logger, wantsColor } from "./log.js"
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** The package version, read from package.json. */
+export function version(): string {
+    const url = new URL("../../../package.json", import.meta.url)
+    const pkg = JSON.parse(readFileSync(url, "utf8")) as { version: string }
+    return pkg.version
+}
+
+type Loader = () => Promise<{ run: CommandRun }>
+
+/** Commands whose standard output is data, so log lines go to stderr. */
+const DATA_COMMANDS = new Set(["encrypt", "decrypt", "keygen", "path"])
+
+function declare(program: Command, holder: { run?: () => Promise<number> }): void {
+    const add = (spec: string, about: string, load: Loader): Command => {
+        const cmd = program.command(spec).description(about)
+        cmd.action(async (...params: unknown[]) => {
+            const self = params[params.length - 1] as Command
+            holder.run = async () => {
+                const globals = program.opts<GlobalOptions>()
+                const ctx = makeContext(globals, DATA_COMMANDS.has(self.name()))
+                const mod = await load()
+                return mod.run(ctx, self.opts(), self.args)
+            }
+            await Promise.resolve()
+        })
+        return cmd
+    }
+
+    add("init", "write a starter homeage.toml and create an identity if none exists",
+        () => import("./commands/init.js"))
+
+    add("keygen", "generate a new identity, or print the recipient of one (-y)",
+        () => import("./commands/keygen.js"))
+        .argument("[FILE]", "with -y: the identity file (default: standard input)")
+        .option("-o, --output <FILE>", "write the identity to FILE (mode 0600, never overwritten)")
+        .option("--pq", "generate a post-quantum hybrid identity")
+        .option("-y", "print the recipients of the identities in FILE")
+
+    add("encrypt", "encrypt to recipients or with a passphrase, like age -e",
+        () => import("./commands/encrypt.js"))
+        .argument("[INPUT]", "file to encrypt (default: standard input)")
+        .option("-r, --recipient <RECIPIENT>", "encrypt to RECIPIENT (repeatable)", collect, [])
+        .option("-R, --recipients-file <FILE>", "encrypt to the recipients in FILE (repeatable)",
+            collect, [])
+        .option("-i, --identity <FILE>", "encrypt to the recipients of the identities in FILE",
+            collect, [])
+        .option("-p, --passphrase", "encrypt with a passphrase")
+        .option("-a, --armor", "write ASCII armor")
+        .option("-o, --output <OUTPUT>", "write to OUTPUT (default: standard output)")
+
+    add("decrypt", "decrypt with identities or a passphrase, like age -d",
+        () => import("./commands/decrypt.js"))
+        .argument("[INPUT]", "file to decrypt (default: standard input)")
+        .option("-i, --identity <FILE>", "decrypt with the identities in FILE (repeatable)",
+            collect, [])
+        .option("-o, --output <OUTPUT>", "write to OUTPUT (default: standard output)")
+
+    add("edit", "edit a secret in a private folder and re-encrypt it if it changed",
+        () => import("./commands/edit.js"))
+        .argument("<NAME|FILE>", "a secret name from the config, or an .age file")
+        .option("-r, --recipient <RECIPIENT>", "recipient for a file not in the config",
+            collect, [])
+        .option("-R, --recipients-file <FILE>", "recipients file for a file not in the config",
+            collect, [])
+        .option("-i, --identity <FILE>", "extra identity to decrypt with", collect, [])
+
+    add("rekey", "re-encrypt secrets to their declared recipients, all or nothing",
+        () => import("./commands/rekey.js"))
+        .argument("[NAME...]", "secrets to rekey (default: all)")
+        .option("--dry-run", "list what would change, change nothing")
+
+    add("check", "run every activation check and change nothing",
+        () => import("./commands/check.js"))
+
+    add("activate", "make the machine match the config",
+        () => import("./commands/activate.js"))
+        .option("--dry-run", "show what would change, change nothing")
+        .option("--backup <EXT>", "move an unmanaged file in the way to FILE.EXT")
+
+    add("start", "decrypt the current generation into the runtime dir",
+        () => import("./commands/start.js"))
+        .argument("[NAME...]", "secrets to start (default: all)")
+
+    add("stop", "remove the current generation's outputs",
+        () => import("./commands/stop.js"))
+        .argument("[NAME...]", "secrets to stop (default: all)")
+
+    add("status", "show each secret's plaintext, symlinks and copies",
+        () => import("./commands/status.js"))
+        .option("--json", "print JSON")
+
+    add("path", "print the absolute path of a secret", () => import("./commands/path.js"))
+        .argument("<NAME>", "the secret")
+
+    add("generations", "list generations", () => import("./commands/generations.js"))
+
+    add("rollback", "make an earlier generation current", () => import("./commands/rollback.js"))
+        .argument("[N]", "generation number (default: the one before the current)")
+
+    add("deactivate", "remove every output and service unit homeage made",
+        () => import("./commands/deactivate.js"))
+        .option("--purge", "also remove homeage's state")
+}
+
+function makeContext(globals: GlobalOptions, infoToStderr: boolean): CommandContext {
+    const verbosity = globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal"
+    const color = wantsColor(globals.color === false)
+    return { globals, log: new Logger({ verbosity, color, infoToStderr }) }
+}
+
+function buildProgram(holder: { run?: () => Promise<number> }): Command {
+    const program = new Command("homeage")
+        .description("Declarative, age-encrypted secrets for your home directory")
+        .version(version(), "-V, --version")
+        .addOption(new Option("--config <FILE>", "config file (default: see README)")
+            .env("HOMEAGE_CONFIG"))
+        .option("-q, --quiet", "print nothing but errors")
+        .option("-v, --verbose", "print details")
+        .option("--no-color", "no colored output (also NO_COLOR)")
+        .showHelpAfterError("(homeage --help lists the commands)")
+        .exitOverride()
+        .configureOutput({
+            writeErr: (s) => process.stderr.write(s),
+            writeOut: (s) => process.stdout.write(s),
+        })
+    program.configureHelp({ showGlobalOptions: true })
+    declare(program, holder)
+    for (const cmd of program.commands) {
+        cmd.exitOverride()
+    }
+    return program
+}
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and returns
+ * the exit status: 0 success, 1 an operation failed, 2 a usage or config error.
+ */
+export async function main(argv: string[]): Promise<number> {
+    const holder: { run?: () => Promise<number> } = {}
+    const program = buildProgram(holder)
+
+    try {
+        await program.parseAsync(argv, { from: "user" })
+    } catch (err) {
+        if (err instanceof CommanderError) {
+            const ok = err.code === "commander.helpDisplayed" || err.code === "commander.version"
+                || err.code === "commander.help"
+            return ok ? 0 : 2
+        }
+        throw err
+    }
+    if (holder.run === undefined) {
+        program.outputHelp({ error: true })
+        return 2
+    }
+
+    try {
+        return await holder.run()
+    } catch (err) {
+        return report(err)
+    }
+}
+
+function report(err: unknown): number {
+    const quietFree = new Logger({ verbosity: "normal", color: wantsColor(false) })
+    if (err instanceof HomeageError) {
+        quietFree.error(err.message)
+        for (const problem of err.problems) process.stderr.write(`  ${problem}\n`)
+        return err.exitCode
+    }
+    quietFree.error(`internal error: ${messageOf(err)}`)
+    if (process.env.HOMEAGE_DEBUG) console.error(err)
+    return 1
+}
