@@ -5,61 +5,36 @@
  */
 import type { Recipient } from "age-encryption"
 
-/** Supplies a passphrase for a key or file; `undefined` when none can be asked for. */
-export type PassphraseReader = (prompt: string) => Promise<string | undefined>
+import { loadedIdentities } from "./identities.js"
+import type { IdentitySet } from "./identities.js"
 
-/** Options for {@link loadIdentities}. */
-export interface LoadIdentitiesOptions {
-    /** Called for an unusable identity file (missing, unreadable, unsupported key type). */
-    warn: (message: string) => void
-    /**
-     * Reads a passphrase for a protected SSH key or passphrase-encrypted identity
-     * file, only when one is needed. Default: the terminal, or `HOMEAGE_ASKPASS`.
-     */
-    passphrase?: PassphraseReader
+export type { Identity, Recipient } from "age-encryption"
+export type { PassphraseReader } from "./types.js"
+export type { IdentityLine, IdentitySet, LoadIdentitiesOptions } from "./identities.js"
+export { loadIdentities, parseIdentityFile, passphraseIdentities } from "./identities.js"
+export { decrypt, decryptStream, decryptToFile, openInput } from "./decrypt.js"
+export { encrypt, encryptStream } from "./encrypt.js"
+export type { EncryptOptions } from "./encrypt.js"
+export { DecryptError } from "./failure.js"
+export type { DecryptFailureKind } from "./failure.js"
+export { parseRecipient, parseRecipientLines, parseRecipientsFile } from "./recipients.js"
+export { ASKPASS_VARIABLE, canAskPassphrase, readPassphrase, usesAskpass } from "./passphrase.js"
+export {
+    SCRYPT_ENCRYPT_WORK_FACTOR, SCRYPT_MAX_WORK_FACTOR, ScryptIdentity, ScryptRecipient,
+} from "./scrypt.js"
+export type { ByteSource } from "./reader.js"
+export type { ChunkSink } from "./stream.js"
+
+/**
+ * The recipient strings (`age1…`, `age1pq1…`, `ssh-… AAAA…`) of every identity
+ * in `identities`, in file order; a passphrase-encrypted identity file is
+ * unlocked (asking its passphrase) to read them.
+ */
+export function recipientLinesOf(identities: IdentitySet): Promise<string[]> {
+    return loadedIdentities(identities).recipientLines()
 }
 
-/**
- * The identities of one run, in the order they are tried: those needing no
- * passphrase first. Passphrase-protected ones are unlocked at most once per run,
- * and only when a file has a stanza that matches them.
- */
-export interface IdentitySet {
-    /** How many usable identities were loaded. */
-    readonly size: number
-    /** One line per identity file, for `-v` output: file and key type, never key material. */
-    describe(): string[]
+/** The recipients of every identity in `identities`, to encrypt to them (`encrypt -i`). */
+export function recipientsOf(identities: IdentitySet): Promise<Recipient[]> {
+    return loadedIdentities(identities).recipients()
 }
-
-/**
- * Loads identity files: age identity files (X25519, post-quantum), passphrase-
- * encrypted identity files and SSH private keys. A file that cannot be used is
- * passed to `options.warn` and skipped; it throws only when no file is usable
- * and `required` is true.
- */
-export declare function loadIdentities(
-    paths: string[], options: LoadIdentitiesOptions): Promise<IdentitySet>
-
-/**
- * Decrypts a whole age file (binary or armored, detected) in memory. The result
- * is returned only once the header MAC and every payload chunk are verified; on
- * any failure it throws an `OperationError` whose message starts with `what`
- * (for example `secret gh-token (secrets/gh-token.age)`) and says what to do.
- */
-export declare function decrypt(
-    ciphertext: Uint8Array, identities: IdentitySet, what: string): Promise<Uint8Array>
-
-/**
- * Parses one recipient: `age1…`, `age1pq1…`, `ssh-ed25519 …` or `ssh-rsa …`.
- * Throws a `UsageError` naming `where` (a file and line, or a config key).
- */
-export declare function parseRecipient(text: string, where: string): Recipient
-
-/**
- * Encrypts `plaintext` to `recipients` (already parsed), binary or armored.
- */
-export declare function encrypt(
-    plaintext: Uint8Array,
-    recipients: Recipient[],
-    options?: { armor?: boolean },
-): Promise<Uint8Array>

@@ -1,6 +1,38 @@
-import { OperationError } from "../../errors.js"
+/**
+ * `homeage activate [--dry-run] [--backup EXT]`: make the machine match the
+ * config (SPEC §5).
+ */
+import { activate, loadActivationInput, summarize } from "../../activation/index.js"
+import { UsageError } from "../../errors.js"
 import type { CommandRun } from "../context.js"
 
-/** `homeage activate`: not available in this version. */
-export const run: CommandRun = () => Promise.reject(
-    new OperationError("the activate command is not available in this version"))
+/** A backup extension: a plain file-name suffix, so `FILE.EXT` stays beside `FILE`. */
+const BACKUP_EXT = /^[A-Za-z0-9._~-]+$/
+
+/** Checks, switches and cleans up; prints one line per secret and a summary. */
+export const run: CommandRun = async (ctx, options) => {
+    const dryRun = options.dryRun === true
+    const backup = typeof options.backup === "string" ? options.backup : undefined
+    if (backup !== undefined && (!BACKUP_EXT.test(backup) || /^\.+$/.test(backup))) {
+        throw new UsageError(`--backup ${JSON.stringify(backup)}: use a plain extension ` +
+            "such as bak (letters, digits, . _ ~ -)")
+    }
+
+    const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
+    if (input.config.installationType !== "activation") {
+        ctx.log.detail(`installationType ${input.config.installationType}: secrets are ` +
+            "decrypted during activate; run homeage start at login to restore them")
+    }
+    const result = await activate(input.desired, {
+        paths: input.paths,
+        reporter: ctx.log,
+        generationsToKeep: input.config.generationsToKeep,
+        problems: input.conflicts,
+        backup,
+        dryRun,
+        home: input.env.HOME,
+    })
+
+    ctx.log.info(summarize(result, dryRun))
+    return 0
+}

@@ -1,6 +1,23 @@
-import { OperationError } from "../../errors.js"
+/**
+ * `homeage check`: every activation check (SPEC §5.1), decrypting every secret
+ * completely, and nothing changed on disk.
+ */
+import { checkActivation, loadActivationInput } from "../../activation/index.js"
 import type { CommandRun } from "../context.js"
 
-/** `homeage check`: not available in this version. */
-export const run: CommandRun = () => Promise.reject(
-    new OperationError("the check command is not available in this version"))
+/** Runs the checks; exit 0 when activation would proceed, 1 listing every problem. */
+export const run: CommandRun = async (ctx) => {
+    const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
+    const plan = await checkActivation(input.desired, {
+        paths: input.paths,
+        reporter: ctx.log,
+        generationsToKeep: input.config.generationsToKeep,
+        problems: input.conflicts,
+        home: input.env.HOME,
+    })
+
+    const count = plan.secrets.length
+    ctx.log.info(`check passed: ${count} secret${count === 1 ? "" : "s"} decrypted and ` +
+        "verified, no path in the way; nothing was changed")
+    return 0
+}

@@ -1,6 +1,19 @@
-import { OperationError } from "../../errors.js"
+/**
+ * `homeage stop [NAME…]`: remove the current generation's outputs with the
+ * cleanup rules; the generation stays current.
+ */
+import { stateFor, stopSecrets } from "../../activation/index.js"
+import { environment } from "../../config/index.js"
 import type { CommandRun } from "../context.js"
 
-/** `homeage stop`: not available in this version. */
-export const run: CommandRun = () => Promise.reject(
-    new OperationError("the stop command is not available in this version"))
+/** Removes outputs; exit 1 naming each secret that failed. */
+export const run: CommandRun = async (ctx, _options, args) => {
+    const env = environment(process.env)
+    const result = await stopSecrets({
+        paths: stateFor(env), reporter: ctx.log, names: args, home: env.HOME,
+    })
+
+    const kept = result.kept.length > 0 ? `, ${result.kept.length} path(s) kept` : ""
+    ctx.log.info(`${result.done.length} stopped${kept} (generation ${result.generation})`)
+    return 0
+}

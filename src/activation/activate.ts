@@ -1,0 +1,85 @@
+/**
+ * `activate` and `check` as library calls: check everything first, then take
+ * the state lock and switch. The CLI commands are thin wrappers around these.
+ */
+import {
+    currentGeneration, pendingGeneration,
+} from "../generations/generations.js"
+import { acquireLock } from "../generations/lock.js"
+import type { StatePaths } from "../generations/state.js"
+import type { Desired } from "./desired.js"
+import { planActivation, type Plan } from "./plan.js"
+import type { Reporter } from "./report.js"
+import type { ServiceManager } from "./services.js"
+import { applyPlan, type SwitchResult } from "./switch.js"
+
+/** Options of {@link activate} and {@link checkActivation}. */
+export interface ActivateOptions {
+    paths: StatePaths
+    reporter: Reporter
+    /** How many generations to keep once a new one is made. */
+    generationsToKeep: number
+    /** Problems found before (config conflicts), listed with the check's own. */
+    problems?: string[]
+    /** Rename unmanaged paths in the way to `PATH.EXT` instead of refusing. */
+    backup?: string | undefined
+    /** Report what would change; change nothing. */
+    dryRun?: boolean
+    /** The home folder, to show paths as `~/…`. */
+    home?: string | undefined
+    /** Follows the switch for `systemd`/`launchd`. */
+    services?: ServiceManager | undefined
+    /** The command holding the lock, as shown to a second run (`activate`, `rollback`). */
+    command?: string
+}
+
+/**
+ * Runs every activation check and changes nothing (`homeage check`). Every
+ * secret is decrypted completely. Throws an `OperationError` listing every
+ * problem.
+ */
+export function checkActivation(desired: Desired, options: ActivateOptions): Promise<Plan> {
+    return planActivation(desired, { ...options, verifyAll: true })
+}
+
+/**
+ * Makes the disk match `desired` (SPEC §5): check, then under the state lock
+ * store, switch and clean up. A check that fails changes nothing. If another
+ * run activated between the check and taking the lock, the check runs again.
+ */
+export async function activate(desired: Desired, options: ActivateOptions): Promise<SwitchResult> {
+    const planOptions = { ...options, verifyAll: false }
+    let plan = await planActivation(desired, planOptions)
+    if (options.dryRun === true) return applyPlan(plan, options)
+
+    const lock = await acquireLock(options.paths, options.command ?? "activate")
+    try {
+        const current = await currentGeneration(options.paths)
+        const pending = await pendingGeneration(options.paths)
+        const pendingSeen = plan.pending?.generation
+        if (current !== plan.currentNumber || (pending !== pendingSeen && pending !== current)) {
+            plan = await planActivation(desired, planOptions)
+        }
+        return await applyPlan(plan, options)
+    } finally {
+        await lock.release()
+    }
+}
+
+/** The summary line of an activation: counts, and the generation now current. */
+export function summarize(result: SwitchResult, dryRun: boolean): string {
+    const parts: string[] = []
+    const count = (n: number, word: string): void => {
+        if (n > 0) parts.push(`${n} ${word}`)
+    }
+    count(result.added.length, "added")
+    count(result.changed.length, "changed")
+    count(result.restored.length, "restored")
+    count(result.removed.length, "removed")
+    count(result.kept.length, "kept")
+
+    const generation = result.generation === undefined ? "" : ` (generation ${result.generation})`
+    if (parts.length === 0) return `no changes${generation}`
+    if (dryRun) return `dry run: ${parts.join(", ")}; nothing was changed`
+    return `${parts.join(", ")}${generation}`
+}

@@ -1,0 +1,20 @@
+/**
+ * Activation: the check phase, the switch, cleanup, and the runtime commands
+ * (start, stop, status) that work from the current generation alone. Imports
+ * go one way: CLI -> activation -> generations, fs, config, age.
+ */
+export { activate, checkActivation, summarize, type ActivateOptions } from "./activate.js"
+export {
+    desiredFromConfig, desiredFromManifest, type Desired, type DesiredSecret,
+} from "./desired.js"
+export { planActivation, type Plan, type PlanOptions, type PlannedSecret } from "./plan.js"
+export { applyPlan, type SwitchOptions, type SwitchResult } from "./switch.js"
+export {
+    startSecrets, stopSecrets, secretStatus, requireCurrent, selectSecrets,
+    type RuntimeOptions, type RuntimeResult, type StatusReport, type SecretStatus,
+    type OutputStatus,
+} from "./runtime.js"
+export type { ServiceManager } from "./services.js"
+export { showPath, silentReporter, type Reporter } from "./report.js"
+export { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
+export { loadActivationInput, stateFor, type ActivationInput } from "./from-config.js"

@@ -1,0 +1,129 @@
+/**
+ * The outputs of a generation (plaintext files, symlinks, copies) and how the
+ * disk compares with what homeage wrote there. This is what decides whether a
+ * path is managed, what is repaired, and what cleanup may remove.
+ */
+import { constants } from "node:fs"
+import { open } from "node:fs/promises"
+
+import { OperationError, messageOf } from "../errors.js"
+import { inspectPath, type PathState } from "../fs/inspect.js"
+import { hashMatches, type HashKey } from "../generations/keyed-hash.js"
+import type { Manifest, ManifestSecret } from "../generations/manifest.js"
+
+/** Largest file read to compare it with a keyed hash (bytes: 64 MiB); larger is "modified". */
+const MAX_HASHED_BYTES = 64 * 1024 * 1024
+
+/** What an output is: the plaintext itself, a symlink to it, or a copy of it. */
+export type OutputRole = "plaintext" | "symlink" | "copy"
+
+/** One path a generation writes. */
+export interface Output {
+    role: OutputRole
+    /** Absolute path of the output. */
+    path: string
+    /** The secret it belongs to. */
+    secret: ManifestSecret
+}
+
+/** The outputs of one secret: plaintext first, then copies, then symlinks. */
+export function outputsOfSecret(secret: ManifestSecret): Output[] {
+    return [
+        { role: "plaintext", path: secret.path, secret },
+        ...secret.copies.map((path): Output => ({ role: "copy", path, secret })),
+        ...secret.symlinks.map((path): Output => ({ role: "symlink", path, secret })),
+    ]
+}
+
+/** Every output of a generation. */
+export function outputsOf(manifest: Manifest): Output[] {
+    return manifest.secrets.flatMap(outputsOfSecret)
+}
+
+/**
+ * How an output's path compares with what homeage wrote:
+ * - `ok`: exactly it (content, mode, owner; or the link target);
+ * - `attributes`: the content homeage wrote, with another mode or owner;
+ * - `missing`: nothing there;
+ * - `modified`: a regular file with other content;
+ * - `elsewhere`: a symlink pointing somewhere else;
+ * - `replaced`: something of another kind (a folder, a file where a link was).
+ */
+export type Verdict = "ok" | "attributes" | "missing" | "modified" | "elsewhere" | "replaced"
+
+/** The verdict on one output and the state it was based on. */
+export interface Examined {
+    verdict: Verdict
+    state: PathState
+}
+
+/**
+ * Whether the regular file at `path` has keyed hash `expected`. Opened
+ * without following symlinks; a file over 64 MiB does not match.
+ */
+export async function fileMatches(
+    path: string, key: HashKey, expected: string,
+): Promise<boolean> {
+    let data: Buffer
+    try {
+        const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+        try {
+            const st = await handle.stat()
+            if (!st.isFile() || st.size > MAX_HASHED_BYTES) return false
+            data = await handle.readFile()
+        } finally {
+            await handle.close()
+        }
+    } catch (err) {
+        throw new OperationError(`cannot read ${path} to compare it: ${messageOf(err)}`,
+            { cause: err })
+    }
+    return hashMatches(key, data, expected)
+}
+
+/**
+ * Examines an output against its secret. `key` is the state's hash key;
+ * without one, no file can be recognized and existing files are `modified`.
+ */
+export async function examine(output: Output, key: HashKey | undefined): Promise<Examined> {
+    const state = await inspectPath(output.path)
+    const secret = output.secret
+    if (state.kind === "missing") return { verdict: "missing", state }
+
+    if (output.role === "symlink") {
+        if (state.kind !== "symlink") return { verdict: "replaced", state }
+        return { verdict: state.target === secret.path ? "ok" : "elsewhere", state }
+    }
+
+    if (state.kind !== "file") return { verdict: "replaced", state }
+    if (key === undefined || !await fileMatches(output.path, key, secret.plaintextHash)) {
+        return { verdict: "modified", state }
+    }
+    const euid = process.geteuid?.() ?? 0
+    const sameAttributes = state.mode === secret.mode
+        && state.uid === (secret.uid ?? euid)
+        && (secret.gid === null || state.gid === secret.gid)
+    return { verdict: sameAttributes ? "ok" : "attributes", state }
+}
+
+/**
+ * Whether an output still holds what homeage put there, so it may be replaced
+ * or removed: a symlink still pointing where homeage pointed it, a file whose
+ * content is what homeage wrote (mode and owner aside).
+ */
+export function isManaged(verdict: Verdict): boolean {
+    return verdict === "ok" || verdict === "attributes"
+}
+
+/** Why a path was kept, in the words of the report. */
+export function keptReason(examined: Examined): string {
+    switch (examined.verdict) {
+        case "modified": return "modified since homeage wrote it"
+        case "elsewhere": {
+            const target = examined.state.kind === "symlink" ? examined.state.target : "?"
+            return `points to ${target} now, not where homeage pointed it`
+        }
+        case "replaced": return "replaced by something homeage did not make"
+        default: return "still in use"
+    }
+}

@@ -1,0 +1,240 @@
+/**
+ * The check phase (SPEC §5.1): everything that can be known before touching
+ * anything. It reads the disk and the state, decrypts what has to be
+ * decrypted, and either returns a plan or throws one `OperationError` that
+ * lists every problem. It never changes anything on disk.
+ */
+import { dirname } from "node:path"
+
+import { OperationError, messageOf } from "../errors.js"
+import { missingFolders } from "../fs/folders.js"
+import { describeState, inspectPath } from "../fs/inspect.js"
+import {
+    currentGeneration, pendingGeneration, readCurrent, readGeneration,
+} from "../generations/generations.js"
+import { readHashKey, type HashKey } from "../generations/keyed-hash.js"
+import type { Manifest, ManifestSecret } from "../generations/manifest.js"
+import type { StatePaths } from "../generations/state.js"
+import { decryptProblem, openIdentities, type Decryptor } from "./decryptor.js"
+import { describedSecret, type Desired, type DesiredSecret } from "./desired.js"
+import {
+    examine, isManaged, outputsOf, outputsOfSecret, type Examined, type Output,
+} from "./outputs.js"
+import { showPath, type Reporter } from "./report.js"
+import { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
+
+/** Options of {@link planActivation}. */
+export interface PlanOptions {
+    paths: StatePaths
+    reporter: Reporter
+    /** Extension for moving unmanaged files out of the way (`--backup EXT`). */
+    backup?: string | undefined
+    /** Decrypt every secret even if nothing changed (`homeage check`). */
+    verifyAll?: boolean
+    /** Problems found before planning (config conflicts), listed with the rest. */
+    problems?: string[]
+    /** The home folder, to show paths as `~/…`. */
+    home?: string | undefined
+}
+
+/** A secret of the plan: what is wanted, what was there, and its plaintext if decrypted. */
+export interface PlannedSecret {
+    desired: DesiredSecret
+    /** The same secret in the current generation, if it was there. */
+    previous: ManifestSecret | undefined
+    /** The decrypted plaintext, when the secret is written or was verified. */
+    plaintext: Uint8Array | undefined
+}
+
+/** An unmanaged path moved aside with `--backup`. */
+export interface Backup {
+    from: string
+    to: string
+}
+
+/** The result of a successful check: everything the switch needs. */
+export interface Plan {
+    desired: Desired
+    paths: StatePaths
+    /** The current generation, and its number as seen by the check. */
+    current: Manifest | undefined
+    currentNumber: number | undefined
+    /** A generation whose switch did not finish (a crash), if any. */
+    pending: Manifest | undefined
+    /** The state's hash key, if one exists yet. */
+    key: HashKey | undefined
+    secrets: PlannedSecret[]
+    backups: Backup[]
+    runtimeDir: RuntimeDirCheck
+}
+
+/** Outputs an earlier generation (current or pending) wrote, by path. */
+type Records = Map<string, Output[]>
+
+function recordsOf(manifests: (Manifest | undefined)[]): Records {
+    const records: Records = new Map()
+    for (const manifest of manifests) {
+        if (manifest === undefined) continue
+        for (const output of outputsOf(manifest)) {
+            const list = records.get(output.path) ?? []
+            list.push(output)
+            records.set(output.path, list)
+        }
+    }
+    return records
+}
+
+/** The desired secret as a manifest entry, with the plaintext hash it had before. */
+function asManifestSecret(desired: DesiredSecret, previous: ManifestSecret | undefined) {
+    const rest = describedSecret(desired)
+    const sameSource = previous?.storeHash === desired.storeHash
+    return { ...rest, plaintextHash: sameSource ? previous.plaintextHash : "" }
+}
+
+async function managedBy(path: string, records: Records, key: HashKey | undefined) {
+    for (const record of records.get(path) ?? []) {
+        if (isManaged((await examine(record, key)).verdict)) return true
+    }
+    return false
+}
+
+interface Gathered {
+    needsPlaintext: boolean
+    examined: Examined[]
+}
+
+/** Examines one secret's outputs and finds the paths in the way. */
+async function gatherSecret(
+    planned: PlannedSecret, records: Records, key: HashKey | undefined,
+    options: PlanOptions, problems: string[], backups: Backup[],
+): Promise<Gathered> {
+    const wanted = asManifestSecret(planned.desired, planned.previous)
+    const gathered: Gathered = { needsPlaintext: false, examined: [] }
+    const show = (p: string): string => showPath(p, options.home)
+
+    for (const output of outputsOfSecret(wanted)) {
+        const examined = await examine(output, wanted.plaintextHash === "" ? undefined : key)
+        gathered.examined.push(examined)
+        if (examined.verdict === "ok") continue
+        if (output.role !== "symlink") gathered.needsPlaintext = true
+
+        if (examined.verdict === "missing") {
+            try {
+                await missingFolders(dirname(output.path))
+            } catch (err) {
+                problems.push(`secret ${wanted.name}: ${show(output.path)}: ${messageOf(err)}`)
+            }
+            continue
+        }
+        if (examined.verdict === "attributes") continue
+        if (await managedBy(output.path, records, key)) continue
+
+        const what = describeState(examined.state)
+        const known = records.has(output.path)
+        const why = known ? `${what}, changed since homeage wrote it,`
+            : `${what} that homeage does not manage`
+        if (options.backup === undefined) {
+            problems.push(`secret ${wanted.name}: ${show(output.path)}: ${why} is in the way; ` +
+                "move it away, or run homeage activate --backup EXT to rename it")
+            continue
+        }
+        const to = `${output.path}.${options.backup}`
+        if ((await inspectPath(to)).kind !== "missing") {
+            problems.push(`secret ${wanted.name}: ${show(output.path)}: ${why} is in the way ` +
+                `and cannot be backed up: ${show(to)} exists; move one of them away`)
+            continue
+        }
+        backups.push({ from: output.path, to })
+    }
+    return gathered
+}
+
+async function readPending(
+    paths: StatePaths, current: number | undefined,
+): Promise<Manifest | undefined> {
+    const pending = await pendingGeneration(paths)
+    if (pending === undefined || pending === current) return undefined
+    try {
+        return await readGeneration(paths, pending)
+    } catch {
+        return undefined
+    }
+}
+
+/**
+ * Checks `desired` against the disk and the state and decides what to decrypt.
+ * Throws an `OperationError` listing every problem; changes nothing.
+ */
+export async function planActivation(desired: Desired, options: PlanOptions): Promise<Plan> {
+    const problems = [...(options.problems ?? []), ...desired.problems]
+    const warnings: string[] = []
+
+    const runtimeDir = await checkRuntimeDir(desired.runtimeDir,
+        desired.allowPersistentRuntimeDir)
+    problems.push(...runtimeDir.problems)
+    warnings.push(...runtimeDir.warnings)
+
+    const currentNumber = await currentGeneration(options.paths)
+    const current = await readCurrent(options.paths)
+    const pending = await readPending(options.paths, currentNumber)
+    const key = await readHashKey(options.paths.hashKey)
+    const records = recordsOf([current, pending])
+
+    const secrets: PlannedSecret[] = []
+    const backups: Backup[] = []
+    const toDecrypt: PlannedSecret[] = []
+    for (const desiredSecret of desired.secrets) {
+        const previous = current?.secrets.find((s) => s.name === desiredSecret.name)
+        const planned: PlannedSecret = { desired: desiredSecret, previous, plaintext: undefined }
+        secrets.push(planned)
+        const gathered = await gatherSecret(planned, records, key, options, problems, backups)
+        const sourceChanged = previous?.storeHash !== desiredSecret.storeHash
+        if (options.verifyAll === true || gathered.needsPlaintext || sourceChanged) {
+            toDecrypt.push(planned)
+        }
+    }
+
+    if (toDecrypt.length > 0) {
+        await decryptAll(toDecrypt, desired.identityPaths, options.reporter, problems, warnings)
+    }
+
+    for (const line of warnings) options.reporter.warn(line)
+    if (problems.length > 0) {
+        const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`
+        throw new OperationError(`activation check failed with ${count}; nothing was changed`,
+            { problems })
+    }
+    return {
+        desired, paths: options.paths, current, currentNumber, pending, key,
+        secrets, backups, runtimeDir,
+    }
+}
+
+async function decryptAll(
+    secrets: PlannedSecret[], identityPaths: string[], reporter: Reporter,
+    problems: string[], warnings: string[],
+): Promise<void> {
+    let decryptor: Decryptor
+    try {
+        decryptor = await openIdentities(identityPaths, (line) => { warnings.push(line) })
+    } catch (err) {
+        problems.push(`no usable identity: ${messageOf(err)}`)
+        return
+    }
+    if (decryptor.usable === 0) {
+        const tried = identityPaths.length === 0 ? "none configured" : identityPaths.join(", ")
+        problems.push(`no usable identity (tried: ${tried}); set identityPaths to your ` +
+            "identity files, or create one with homeage keygen")
+        return
+    }
+    for (const line of decryptor.describe()) reporter.detail(`identity: ${line}`)
+
+    for (const planned of secrets) {
+        const what = `secret ${planned.desired.name} (${planned.desired.source})`
+        try {
+            planned.plaintext = await decryptor.decrypt(planned.desired.ciphertext, what)
+        } catch (err) {
+            problems.push(decryptProblem(err, what))
+        }
+    }
+}

@@ -1,0 +1,325 @@
+/**
+ * What runs after activation, from the current generation alone (no config,
+ * no dotfiles checkout): `start` re-creates outputs after a reboot emptied
+ * the runtime dir, `stop` removes them with the cleanup rules, `status` tells
+ * how the disk compares with the generation.
+ */
+import { dirname } from "node:path"
+
+import { OperationError, UsageError, messageOf } from "../errors.js"
+import { removeLeftoverTemps, replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
+import { isInside, makeFolders } from "../fs/folders.js"
+import { readCurrent, rewriteGeneration } from "../generations/generations.js"
+import { hashMatches, readHashKey, type HashKey } from "../generations/keyed-hash.js"
+import { acquireLock } from "../generations/lock.js"
+import type { Manifest, ManifestSecret } from "../generations/manifest.js"
+import type { StatePaths } from "../generations/state.js"
+import { readSource } from "../generations/store.js"
+import { removeCreatedFolders, removeOutput } from "./cleanup.js"
+import { decryptProblem, openIdentities, type Decryptor } from "./decryptor.js"
+import { examine, isManaged, keptReason, outputsOfSecret, type Verdict } from "./outputs.js"
+import { showPath, type Reporter } from "./report.js"
+import { checkRuntimeDir, tightenRuntimeDir } from "./runtime-dir.js"
+
+/** Options of {@link startSecrets}, {@link stopSecrets} and {@link secretStatus}. */
+export interface RuntimeOptions {
+    paths: StatePaths
+    reporter: Reporter
+    /** Secrets to act on; empty means all of the current generation. */
+    names: string[]
+    /** The home folder, to show paths as `~/…`. */
+    home?: string | undefined
+}
+
+/** What {@link startSecrets} or {@link stopSecrets} did. */
+export interface RuntimeResult {
+    generation: number
+    /** Secrets whose outputs were written (start) or removed (stop). */
+    done: string[]
+    /** Secrets that were already as wanted. */
+    untouched: string[]
+    /** Paths kept, with the reason (stop). */
+    kept: string[]
+}
+
+/** Reads the current generation or explains that there is none. */
+export async function requireCurrent(paths: StatePaths): Promise<Manifest> {
+    const manifest = await readCurrent(paths)
+    if (manifest === undefined) {
+        throw new OperationError(`no generation in ${paths.root} yet; run homeage activate first`)
+    }
+    return manifest
+}
+
+/** The secrets of `manifest` named in `names` (all when empty); unknown names are usage errors. */
+export function selectSecrets(manifest: Manifest, names: string[]): ManifestSecret[] {
+    if (names.length === 0) return manifest.secrets
+    const unknown = names.filter((n) => !manifest.secrets.some((s) => s.name === n))
+    if (unknown.length > 0) {
+        throw new UsageError(`no secret named ${unknown.join(", ")} in generation ` +
+            `${manifest.generation}; homeage status lists them`)
+    }
+    return manifest.secrets.filter((s) => names.includes(s.name))
+}
+
+function failed(failures: string[], verb: string): OperationError {
+    return new OperationError(`${failures.length} secret(s) could not be ${verb}`,
+        { problems: failures })
+}
+
+async function requireKey(paths: StatePaths): Promise<HashKey> {
+    const key = await readHashKey(paths.hashKey)
+    if (key === undefined) {
+        throw new OperationError(`the hash key ${paths.hashKey} is missing, so homeage cannot ` +
+            "recognize what it wrote; run homeage activate")
+    }
+    return key
+}
+
+/**
+ * Re-creates the outputs of the current generation's secrets (all, or
+ * `names`) from the store: after a reboot emptied the runtime dir, or to
+ * repair. Paths in the way that homeage did not write are left alone and
+ * reported. One failing secret does not stop the others; the error at the
+ * end names each failure.
+ */
+export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResult> {
+    const { paths, reporter } = options
+    const show = (p: string): string => showPath(p, options.home)
+    const lock = await acquireLock(paths, "start")
+    try {
+        const manifest = await requireCurrent(paths)
+        const secrets = selectSecrets(manifest, options.names)
+        const key = await requireKey(paths)
+
+        const check = await checkRuntimeDir(manifest.runtimeDir,
+            manifest.allowPersistentRuntimeDir)
+        for (const line of check.warnings) reporter.warn(line)
+        if (check.problems.length > 0) {
+            throw new OperationError("the runtime dir cannot be used; nothing was started",
+                { problems: check.problems })
+        }
+        if (check.tighten) await tightenRuntimeDir(manifest.runtimeDir)
+
+        const result: RuntimeResult = {
+            generation: manifest.generation, done: [], untouched: [], kept: [],
+        }
+        const failures: string[] = []
+        const created: string[] = []
+        let decryptor: Decryptor | undefined
+        const decrypt = async (secret: ManifestSecret): Promise<Uint8Array> => {
+            decryptor ??= await openIdentities(manifest.identityPaths,
+                (line) => { reporter.warn(line) })
+            if (decryptor.usable === 0) {
+                throw new OperationError("no usable identity (tried: " +
+                    `${manifest.identityPaths.join(", ")})`)
+            }
+            const what = `secret ${secret.name} (${secret.source})`
+            const ciphertext = await readSource(paths.store, secret.storeHash)
+            try {
+                return await decryptor.decrypt(ciphertext, what)
+            } catch (err) {
+                throw new OperationError(decryptProblem(err, what), { cause: err })
+            }
+        }
+
+        for (const secret of secrets) {
+            try {
+                const wrote = await startOne(secret, key, decrypt, created)
+                if (wrote.length === 0) {
+                    result.untouched.push(secret.name)
+                    reporter.detail(`${secret.name} is already in place`)
+                } else {
+                    result.done.push(secret.name)
+                    reporter.info(`started ${secret.name} -> ${wrote.map(show).join(", ")}`)
+                }
+            } catch (err) {
+                failures.push(`secret ${secret.name}: ${messageOf(err)}`)
+            }
+        }
+
+        await recordFolders(paths, manifest, created)
+        if (failures.length > 0) throw failed(failures, "started")
+        return result
+    } finally {
+        await lock.release()
+    }
+}
+
+async function startOne(
+    secret: ManifestSecret, key: HashKey,
+    decrypt: (secret: ManifestSecret) => Promise<Uint8Array>, created: string[],
+): Promise<string[]> {
+    const outputs = outputsOfSecret(secret)
+    const verdicts: Verdict[] = []
+    for (const output of outputs) {
+        await removeLeftoverTemps(dirname(output.path))
+        const examined = await examine(output, key)
+        verdicts.push(examined.verdict)
+        if (examined.verdict === "ok" || examined.verdict === "missing") continue
+        if (output.role === "plaintext" && examined.state.kind === "file") continue
+        if (isManaged(examined.verdict)) continue
+        throw new OperationError(`${output.path}: ${keptReason(examined)}; not overwritten ` +
+            "(move it away and run homeage start again)")
+    }
+    if (verdicts.every((v) => v === "ok")) return []
+
+    const filesToWrite = outputs.some((o, i) => o.role !== "symlink" && verdicts[i] !== "ok")
+    let plaintext: Uint8Array | undefined
+    if (filesToWrite) {
+        plaintext = await decrypt(secret)
+        if (!hashMatches(key, plaintext, secret.plaintextHash)) {
+            throw new OperationError("the stored source decrypts to other content than " +
+                "homeage wrote at activation; run homeage activate")
+        }
+    }
+
+    const wrote: string[] = []
+    for (const [i, output] of outputs.entries()) {
+        if (verdicts[i] === "ok") continue
+        created.push(...await makeFolders(dirname(output.path)))
+        if (output.role === "symlink") {
+            await replaceWithSymlink(output.path, secret.path)
+        } else if (plaintext !== undefined) {
+            await writeFileAtomic(output.path, plaintext, secret.mode,
+                { uid: secret.uid ?? undefined, gid: secret.gid ?? undefined })
+        }
+        wrote.push(output.path)
+    }
+    return wrote
+}
+
+async function recordFolders(
+    paths: StatePaths, manifest: Manifest, created: string[],
+): Promise<void> {
+    const extra = created.filter((f) => !manifest.createdFolders.includes(f))
+    if (extra.length === 0) return
+    manifest.createdFolders = [...manifest.createdFolders, ...extra]
+    await rewriteGeneration(paths, manifest)
+}
+
+/**
+ * Removes the outputs of the current generation's secrets (all, or `names`)
+ * with the cleanup rules, and the folders homeage created for them once empty.
+ * The generation stays current; `start` brings the outputs back.
+ */
+export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResult> {
+    const { paths, reporter } = options
+    const show = (p: string): string => showPath(p, options.home)
+    const lock = await acquireLock(paths, "stop")
+    try {
+        const manifest = await requireCurrent(paths)
+        const secrets = selectSecrets(manifest, options.names)
+        const key = await readHashKey(paths.hashKey)
+        const result: RuntimeResult = {
+            generation: manifest.generation, done: [], untouched: [], kept: [],
+        }
+        const failures: string[] = []
+        const touched: string[] = []
+
+        for (const secret of secrets) {
+            let removed = 0
+            try {
+                for (const output of outputsOfSecret(secret).reverse()) {
+                    touched.push(output.path)
+                    const outcome = await removeOutput([output], key, false)
+                    if (outcome.action === "removed") {
+                        removed++
+                        reporter.detail(`removed ${show(outcome.path)}`)
+                    } else if (outcome.action === "kept") {
+                        const line = `${show(outcome.path)}: ${outcome.reason}`
+                        result.kept.push(line)
+                        reporter.info(`kept ${line}`)
+                    }
+                }
+            } catch (err) {
+                failures.push(`secret ${secret.name}: ${messageOf(err)}`)
+                continue
+            }
+            if (removed > 0) {
+                result.done.push(secret.name)
+                reporter.info(`stopped ${secret.name}`)
+            } else {
+                result.untouched.push(secret.name)
+            }
+        }
+
+        const folders = manifest.createdFolders
+            .filter((f) => touched.some((p) => isInside(p, f)))
+        for (const outcome of await removeCreatedFolders(folders, false)) {
+            if (outcome.action === "removed") reporter.detail(`removed ${show(outcome.path)}`)
+        }
+
+        if (failures.length > 0) throw failed(failures, "stopped")
+        return result
+    } finally {
+        await lock.release()
+    }
+}
+
+/** The state of one output, as `status` shows it. */
+export interface OutputStatus {
+    path: string
+    state: "ok" | "missing" | "modified" | "elsewhere" | "replaced"
+    /** For a symlink pointing elsewhere: where it points now. */
+    target?: string
+}
+
+/** The state of one secret, as `status` shows it. */
+export interface SecretStatus {
+    name: string
+    plaintext: OutputStatus
+    symlinks: OutputStatus[]
+    copies: OutputStatus[]
+    ok: boolean
+}
+
+/** The state of every secret of the current generation. */
+export interface StatusReport {
+    generation: number
+    runtimeDir: string
+    secrets: SecretStatus[]
+    ok: boolean
+}
+
+function toStatus(path: string, verdict: Verdict, target?: string): OutputStatus {
+    const state = verdict === "attributes" ? "modified" : verdict
+    return target === undefined ? { path, state } : { path, state, target }
+}
+
+/**
+ * Compares the disk with the current generation: each secret's plaintext
+ * (present and current), symlinks (ok, missing, pointing elsewhere) and copies
+ * (ok, modified, missing). Reads files to compare keyed hashes; writes nothing.
+ */
+export async function secretStatus(options: RuntimeOptions): Promise<StatusReport> {
+    const manifest = await requireCurrent(options.paths)
+    const key = await readHashKey(options.paths.hashKey)
+    const secrets: SecretStatus[] = []
+
+    for (const secret of selectSecrets(manifest, options.names)) {
+        const entry: SecretStatus = {
+            name: secret.name,
+            plaintext: { path: secret.path, state: "missing" },
+            symlinks: [], copies: [], ok: true,
+        }
+        for (const output of outputsOfSecret(secret)) {
+            const examined = await examine(output, key)
+            const target = examined.verdict === "elsewhere" && examined.state.kind === "symlink"
+                ? examined.state.target : undefined
+            const status = toStatus(output.path, examined.verdict, target)
+            if (status.state !== "ok") entry.ok = false
+            if (output.role === "plaintext") entry.plaintext = status
+            else if (output.role === "symlink") entry.symlinks.push(status)
+            else entry.copies.push(status)
+        }
+        secrets.push(entry)
+    }
+
+    return {
+        generation: manifest.generation,
+        runtimeDir: manifest.runtimeDir,
+        secrets,
+        ok: secrets.every((s) => s.ok),
+    }
+}

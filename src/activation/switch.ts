@@ -1,0 +1,336 @@
+/**
+ * The switch (SPEC §5.2–5.4): store the sources, record the generation, write
+ * every output so that each path holds its complete old or complete new
+ * content at every instant, then clean up what the new generation no longer
+ * declares. A `pending` mark is kept while outputs change, so that a crash
+ * leaves a state the next run recognizes and repairs.
+ */
+import { randomBytes } from "node:crypto"
+import { rename } from "node:fs/promises"
+import { dirname } from "node:path"
+
+import { OperationError, messageOf } from "../errors.js"
+import { removeLeftoverTemps, replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
+import { isInside, makeFolders, missingFolders } from "../fs/folders.js"
+import { inspectPath } from "../fs/inspect.js"
+import {
+    pruneGenerations, rewriteGeneration, setCurrent, setPending, writeGeneration,
+} from "../generations/generations.js"
+import { ensureHashKey, keyedHash, type HashKey } from "../generations/keyed-hash.js"
+import {
+    MANIFEST_VERSION, sameOutputs, type Manifest, type ManifestSecret,
+} from "../generations/manifest.js"
+import { putSource } from "../generations/store.js"
+import { removeCreatedFolders, removeOutput, type CleanupOutcome } from "./cleanup.js"
+import { examine, outputsOf, outputsOfSecret, type Output } from "./outputs.js"
+import { describedSecret } from "./desired.js"
+import type { Plan, PlannedSecret } from "./plan.js"
+import { showMode, showPath, type Reporter } from "./report.js"
+import { tightenRuntimeDir } from "./runtime-dir.js"
+import type { ServiceManager } from "./services.js"
+
+/** Length of the throwaway hash key of a dry run with no state yet (bytes). */
+const DRY_RUN_KEY_BYTES = 32
+
+/** Options of {@link applyPlan}. */
+export interface SwitchOptions {
+    reporter: Reporter
+    /** Decide and report, change nothing. */
+    dryRun?: boolean
+    /** How many generations to keep after a new one is made. */
+    generationsToKeep: number
+    /** The home folder, to show paths as `~/…`. */
+    home?: string | undefined
+    /** Follows the switch for `systemd` and `launchd`; none for `activation`. */
+    services?: ServiceManager | undefined
+}
+
+/** What an activation did (or, in a dry run, would do), by secret name. */
+export interface SwitchResult {
+    /** The generation now current (the current one when nothing changed). */
+    generation: number | undefined
+    /** Whether the outputs are described by the generation that was current already. */
+    unchanged: boolean
+    added: string[]
+    changed: string[]
+    removed: string[]
+    /** Secrets whose outputs were repaired without a change of generation. */
+    restored: string[]
+    /** Paths kept during cleanup, with the reason. */
+    kept: string[]
+}
+
+function finalSecret(planned: PlannedSecret, key: HashKey): ManifestSecret {
+    const rest = describedSecret(planned.desired)
+    if (planned.plaintext !== undefined) {
+        return { ...rest, plaintextHash: keyedHash(key, planned.plaintext) }
+    }
+    if (planned.previous === undefined) {
+        throw new Error(`secret ${rest.name} was neither decrypted nor in the last generation`)
+    }
+    return { ...rest, plaintextHash: planned.previous.plaintextHash }
+}
+
+function unique<T>(items: Iterable<T>): T[] {
+    return [...new Set(items)]
+}
+
+function outerFirst(folders: Iterable<string>): string[] {
+    return unique(folders).sort((a, b) => a.split("/").length - b.split("/").length)
+}
+
+/** The folders the new generation's outputs need that homeage made or will make. */
+async function plannedFolders(
+    secrets: ManifestSecret[], earlier: (Manifest | undefined)[],
+): Promise<string[]> {
+    const outputs = secrets.flatMap(outputsOfSecret).map((o) => o.path)
+    const predicted: string[] = []
+    for (const folder of unique(outputs.map((p) => dirname(p)))) {
+        predicted.push(...await missingFolders(folder))
+    }
+
+    const carried: string[] = []
+    for (const folder of earlier.flatMap((m) => m?.createdFolders ?? [])) {
+        if (!outputs.some((p) => isInside(p, folder))) continue
+        if ((await inspectPath(folder)).kind === "folder") carried.push(folder)
+    }
+    return outerFirst([...carried, ...predicted])
+}
+
+/** What changed in a secret between two generations, for the report. */
+function differences(before: ManifestSecret, after: ManifestSecret, home?: string): string[] {
+    const out: string[] = []
+    if (before.plaintextHash !== after.plaintextHash) out.push("content")
+    else if (before.storeHash !== after.storeHash) out.push("source re-encrypted")
+    if (before.path !== after.path) {
+        out.push(`path ${showPath(before.path, home)} -> ${showPath(after.path, home)}`)
+    }
+    if (before.mode !== after.mode) {
+        out.push(`mode ${showMode(before.mode)} -> ${showMode(after.mode)}`)
+    }
+    if (before.uid !== after.uid || before.owner !== after.owner) out.push("owner")
+    if (before.gid !== after.gid || before.group !== after.group) out.push("group")
+    const same = (a: string[], b: string[]): boolean =>
+        a.length === b.length && a.every((x, i) => x === b[i])
+    if (!same(before.symlinks, after.symlinks)) out.push("symlinks")
+    if (!same(before.copies, after.copies)) out.push("copies")
+    return out
+}
+
+function targetsOf(secret: ManifestSecret, home?: string): string {
+    const targets = [...secret.symlinks, ...secret.copies]
+    return (targets.length > 0 ? targets : [secret.path]).map((p) => showPath(p, home))
+        .join(", ")
+}
+
+/** Writes one output (the plaintext must be known for files). */
+async function writeOutput(
+    output: Output, plaintext: Uint8Array | undefined, created: string[],
+): Promise<void> {
+    created.push(...await makeFolders(dirname(output.path)))
+    const secret = output.secret
+    if (output.role === "symlink") {
+        await replaceWithSymlink(output.path, secret.path)
+        return
+    }
+    if (plaintext === undefined) {
+        throw new OperationError(`${output.path} changed while homeage was running; ` +
+            "run homeage activate again")
+    }
+    await writeFileAtomic(output.path, plaintext, secret.mode,
+        { uid: secret.uid ?? undefined, gid: secret.gid ?? undefined })
+}
+
+/**
+ * Applies a checked plan: stores sources, writes the generation, switches
+ * every output, cleans up, makes the generation current and prunes old ones.
+ * Reports one line per secret added, changed, restored or removed. Throws an
+ * `OperationError` naming each secret that failed; the pending mark then stays
+ * so the next run repairs.
+ */
+export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<SwitchResult> {
+    const dryRun = options.dryRun === true
+    const { reporter, home } = options
+    const paths = plan.paths
+    const show = (p: string): string => showPath(p, home)
+    const verb = (word: string): string => (dryRun ? `would ${word}` : word)
+
+    const key = dryRun
+        ? plan.key ?? randomBytes(DRY_RUN_KEY_BYTES)
+        : await ensureHashKey(paths.hashKey)
+    const finals = plan.secrets.map((p) => finalSecret(p, key))
+    const earlier = [plan.current, plan.pending]
+    const draft: Omit<Manifest, "generation"> = {
+        version: MANIFEST_VERSION,
+        created: new Date().toISOString(),
+        configFile: plan.desired.configFile,
+        runtimeDir: plan.desired.runtimeDir,
+        installationType: plan.desired.installationType,
+        allowPersistentRuntimeDir: plan.desired.allowPersistentRuntimeDir,
+        identityPaths: plan.desired.identityPaths,
+        createdFolders: await plannedFolders(finals, earlier),
+        secrets: finals,
+    }
+
+    const unchanged = plan.current !== undefined
+        && sameOutputs(plan.current, { ...draft, generation: plan.current.generation })
+    let manifest: Manifest = unchanged && plan.current !== undefined
+        ? plan.current
+        : { ...draft, generation: (plan.currentNumber ?? 0) + 1 }
+    if (!dryRun && !unchanged) {
+        for (const planned of plan.secrets) {
+            await putSource(paths.store, planned.desired.ciphertext)
+        }
+        manifest = await writeGeneration(paths, draft)
+        await setPending(paths, manifest.generation)
+    }
+
+    if (!dryRun) await prepareFolders(plan, finals, reporter)
+
+    for (const backup of plan.backups) {
+        if (!dryRun) await moveAside(backup.from, backup.to)
+        reporter.info(`${verb("move")} ${show(backup.from)} to ${show(backup.to)}`)
+    }
+
+    const result: SwitchResult = {
+        generation: manifest.generation, unchanged,
+        added: [], changed: [], removed: [], restored: [], kept: [],
+    }
+    const failures: string[] = []
+    const created: string[] = []
+    for (const [i, final] of finals.entries()) {
+        const planned = plan.secrets[i]
+        if (planned === undefined) continue
+        const written: string[] = []
+        try {
+            for (const output of outputsOfSecret(final)) {
+                if ((await examine(output, key)).verdict === "ok") continue
+                written.push(output.path)
+                if (!dryRun) await writeOutput(output, planned.plaintext, created)
+                reporter.detail(`${verb("write")} ${show(output.path)}` +
+                    (output.role === "symlink" ? ` -> ${show(final.path)}` : ""))
+            }
+        } catch (err) {
+            failures.push(`secret ${final.name}: ${messageOf(err)}`)
+            continue
+        }
+
+        const before = planned.previous
+        if (before === undefined) {
+            result.added.push(final.name)
+            reporter.info(`${verb("add")} ${final.name} -> ${targetsOf(final, home)}`)
+            continue
+        }
+        const diff = differences(before, final, home)
+        if (diff.length > 0) {
+            result.changed.push(final.name)
+            reporter.info(`${verb("change")} ${final.name}: ${diff.join(", ")}`)
+        } else if (written.length > 0) {
+            result.restored.push(final.name)
+            reporter.info(`${verb("restore")} ${final.name}: ${written.map(show).join(", ")}`)
+        }
+    }
+
+    if (failures.length > 0) {
+        throw new OperationError(`activation failed for ${failures.length} secret(s); the ` +
+            "other secrets are switched, and the next homeage activate finishes the job",
+        { problems: failures })
+    }
+
+    await cleanUp(plan, manifest, key, dryRun, result, options)
+
+    if (!dryRun) await finish(plan, manifest, created, unchanged, options)
+    return result
+}
+
+async function prepareFolders(
+    plan: Plan, finals: ManifestSecret[], reporter: Reporter,
+): Promise<void> {
+    if (plan.runtimeDir.tighten) {
+        await tightenRuntimeDir(plan.desired.runtimeDir)
+        reporter.detail(`tightened ${plan.desired.runtimeDir} to 0700`)
+    }
+
+    const outputs = [...finals.flatMap(outputsOfSecret),
+        ...[plan.current, plan.pending].flatMap((m) => (m ? outputsOf(m) : []))]
+    for (const folder of unique(outputs.map((o) => dirname(o.path)))) {
+        for (const leftover of await removeLeftoverTemps(folder)) {
+            reporter.detail(`removed leftover temp file ${leftover}`)
+        }
+    }
+}
+
+async function moveAside(from: string, to: string): Promise<void> {
+    if ((await inspectPath(to)).kind !== "missing") {
+        throw new OperationError(`cannot move ${from} to ${to}: that exists now; move one away`)
+    }
+    try {
+        await rename(from, to)
+    } catch (err) {
+        throw new OperationError(`cannot move ${from} to ${to}: ${messageOf(err)}`,
+            { cause: err })
+    }
+}
+
+async function cleanUp(
+    plan: Plan, manifest: Manifest, key: HashKey, dryRun: boolean,
+    result: SwitchResult, options: SwitchOptions,
+): Promise<void> {
+    const { reporter, home } = options
+    const show = (p: string): string => showPath(p, home)
+    const keep = new Set(outputsOf(manifest).map((o) => o.path))
+    const byPath = new Map<string, Output[]>()
+    for (const earlier of [plan.current, plan.pending]) {
+        if (earlier === undefined) continue
+        for (const output of outputsOf(earlier)) {
+            if (keep.has(output.path)) continue
+            byPath.set(output.path, [...byPath.get(output.path) ?? [], output])
+        }
+    }
+
+    const names = new Set(manifest.secrets.map((s) => s.name))
+    for (const secret of plan.current?.secrets ?? []) {
+        if (names.has(secret.name)) continue
+        result.removed.push(secret.name)
+        reporter.info(`${dryRun ? "would remove" : "removed"} ${secret.name}`)
+    }
+
+    const outcomes: CleanupOutcome[] = []
+    for (const records of byPath.values()) outcomes.push(await removeOutput(records, key, dryRun))
+
+    const wanted = new Set(manifest.createdFolders)
+    const stale = [plan.current, plan.pending].flatMap((m) => m?.createdFolders ?? [])
+        .filter((f) => !wanted.has(f))
+    outcomes.push(...await removeCreatedFolders(stale, dryRun))
+
+    for (const outcome of outcomes) {
+        if (outcome.action === "removed") {
+            reporter.detail(`${dryRun ? "would remove" : "removed"} ${show(outcome.path)}`)
+        } else if (outcome.action === "kept") {
+            const line = `${show(outcome.path)}: ${outcome.reason}`
+            result.kept.push(line)
+            reporter.info(`${dryRun ? "would keep" : "kept"} ${line}`)
+        }
+    }
+}
+
+async function finish(
+    plan: Plan, manifest: Manifest, created: string[], unchanged: boolean,
+    options: SwitchOptions,
+): Promise<void> {
+    const paths = plan.paths
+    const extra = created.filter((f) => !manifest.createdFolders.includes(f))
+    if (extra.length > 0) {
+        manifest.createdFolders = outerFirst([...manifest.createdFolders, ...extra])
+        await rewriteGeneration(paths, manifest)
+    }
+
+    if (!unchanged) await setCurrent(paths, manifest.generation)
+    if (!unchanged || plan.pending !== undefined) await setPending(paths, undefined)
+    if (!unchanged) {
+        const pruned = await pruneGenerations(paths, options.generationsToKeep)
+        for (const n of pruned) options.reporter.detail(`pruned generation ${n}`)
+    }
+
+    await options.services?.install(manifest, plan.current, options.reporter)
+}

@@ -1,0 +1,170 @@
+/**
+ * Decrypting age files, binary or armored (detected), in memory or streamed
+ * into a file. No plaintext is released before the header MAC and every
+ * payload chunk are verified: in memory the result is returned only at the
+ * end; into a file it goes to a private temp file that is renamed into place
+ * only on success and removed on every failure.
+ */
+import { constants, rmSync } from "node:fs"
+import { open, rename, rm } from "node:fs/promises"
+import { dirname } from "node:path"
+
+import { HomeageError, OperationError, errnoOf, messageOf } from "../errors.js"
+import { tempPathFor } from "../fs/atomic.js"
+import { decodeArmor, looksArmored } from "./armor.js"
+import { DecryptError, FormatProblem } from "./failure.js"
+import type { DecryptFailureKind } from "./failure.js"
+import { headerMac, readHeader, sameMac } from "./format.js"
+import { loadedIdentities } from "./identities.js"
+import type { IdentitySet } from "./identities.js"
+import { ByteReader, bytesSource } from "./reader.js"
+import type { ByteSource } from "./reader.js"
+import { decryptPayload } from "./stream.js"
+import type { ChunkSink } from "./stream.js"
+
+/** Permission bits of a mode. */
+const PERMISSION_BITS = 0o777
+
+/** What to do about each kind of failure, said after what happened. */
+const ADVICE: Record<DecryptFailureKind, string> = {
+    "armor": "the ASCII armor is malformed",
+    "header": "not a valid age file",
+    "no-match": "cannot decrypt",
+    "hmac": "the header MAC does not match: the file was modified, or a stanza was"
+        + " forged for your key; restore it from a good copy",
+    "truncated": "the file is truncated; restore it from a good copy",
+    "payload": "the file is corrupted or was tampered with; restore it from a good copy",
+}
+
+/**
+ * Decrypts the age file read from `source`, handing plaintext to `sink` chunk
+ * by chunk as each chunk is authenticated. Throws a {@link DecryptError}
+ * (message starting with `what`) on any failure; chunks already given to
+ * `sink` are then incomplete and must be discarded, which
+ * {@link decrypt} and {@link decryptToFile} do.
+ */
+export async function decryptStream(
+    source: ByteSource, identities: IdentitySet, what: string, sink: ChunkSink,
+): Promise<void> {
+    const set = loadedIdentities(identities)
+    try {
+        const outer = new ByteReader(source)
+        const reader = await looksArmored(outer) ? new ByteReader(decodeArmor(outer)) : outer
+
+        const header = await readHeader(reader)
+        const fileKey = await set.unwrap(header.stanzas, what)
+        if (!sameMac(headerMac(fileKey, header.macInput), header.mac)) {
+            throw new FormatProblem("hmac", "")
+        }
+        await decryptPayload(reader, fileKey, sink)
+    } catch (err) {
+        if (err instanceof FormatProblem) {
+            const message = err.message === ""
+                ? `${what}: ${ADVICE[err.kind]}`
+                : `${what}: ${ADVICE[err.kind]}: ${err.message}`
+            throw new DecryptError(err.kind, message, { cause: err })
+        }
+        throw err
+    }
+}
+
+/**
+ * Decrypts a whole age file (binary or armored, detected) in memory. The result
+ * is returned only once the header MAC and every payload chunk are verified; on
+ * any failure it throws a {@link DecryptError} (an `OperationError`) whose
+ * message starts with `what` (for example `secret gh-token
+ * (secrets/gh-token.age)`) and says what to do.
+ */
+export async function decrypt(
+    ciphertext: Uint8Array, identities: IdentitySet, what: string,
+): Promise<Uint8Array> {
+    const pieces: Uint8Array[] = []
+    await decryptStream(bytesSource(ciphertext), identities, what, (p) => {
+        pieces.push(p)
+    })
+
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
+    let offset = 0
+    for (const piece of pieces) {
+        out.set(piece, offset)
+        offset += piece.length
+    }
+    return out
+}
+
+/**
+ * Decrypts the age file `input` (a path, or a byte source such as standard
+ * input) into `outPath` with permission bits `mode`, using memory for one chunk
+ * at a time (64 KiB), whatever the file's size. The plaintext goes to an
+ * exclusive, no-follow temp file with a random name in `outPath`'s folder,
+ * created with `mode`; it is renamed over `outPath` only once the whole file
+ * is verified, and removed on every failure, including SIGINT and SIGTERM.
+ */
+export async function decryptToFile(
+    input: string | ByteSource,
+    outPath: string,
+    mode: number,
+    identities: IdentitySet,
+    what: string,
+): Promise<void> {
+    const source = typeof input === "string" ? await openInput(input) : input
+    const temp = tempPathFor(outPath)
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
+        | constants.O_NOFOLLOW
+    let handle
+    try {
+        handle = await open(temp, flags, mode & PERMISSION_BITS)
+    } catch (err) {
+        throw new OperationError(`cannot create a file in ${dirname(outPath)}: ${messageOf(err)}`,
+            { cause: err })
+    }
+
+    const removeOnSignal = (signal: NodeJS.Signals): void => {
+        process.off("SIGINT", removeOnSignal)
+        process.off("SIGTERM", removeOnSignal)
+        rmSyncQuiet(temp)
+        process.kill(process.pid, signal)
+    }
+    process.on("SIGINT", removeOnSignal)
+    process.on("SIGTERM", removeOnSignal)
+
+    try {
+        await handle.chmod(mode & PERMISSION_BITS)
+        const out = handle
+        await decryptStream(source, identities, what, async (piece) => {
+            await out.write(piece)
+        })
+        await handle.sync()
+        await handle.close()
+        handle = undefined
+        await rename(temp, outPath)
+    } catch (err) {
+        await handle?.close().catch(() => undefined)
+        await rm(temp, { force: true }).catch(() => undefined)
+        if (err instanceof HomeageError) throw err
+        throw new OperationError(`${what}: cannot write ${outPath}: ${messageOf(err)}`,
+            { cause: err })
+    } finally {
+        process.off("SIGINT", removeOnSignal)
+        process.off("SIGTERM", removeOnSignal)
+    }
+}
+
+/** Opens a file for streaming, failing early (before any output exists) if it cannot be read. */
+export async function openInput(path: string): Promise<ByteSource> {
+    try {
+        const handle = await open(path, "r")
+        return handle.createReadStream()
+    } catch (err) {
+        const reason = errnoOf(err) === "ENOENT" ? "no such file" : messageOf(err)
+        throw new OperationError(`cannot read ${path}: ${reason}`, { cause: err })
+    }
+}
+
+function rmSyncQuiet(path: string): void {
+    try {
+        rmSync(path, { force: true })
+    } catch {
+        // Nothing more can be done while the process is being stopped.
+    }
+}

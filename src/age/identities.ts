@@ -1,0 +1,485 @@
+/**
+ * Identity files and the set of identities one run decrypts with: age keys
+ * (X25519 and post-quantum, several per file), SSH private keys, and
+ * passphrase-encrypted identity files. Identities that need no passphrase are
+ * tried first; a passphrase is asked for only when a file is not opened
+ * without one, and at most once per key per run.
+ */
+import type { Identity, Recipient, Stanza } from "age-encryption"
+import { identityToRecipient } from "age-encryption"
+import { readFile, stat } from "node:fs/promises"
+
+import { HomeageError, OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
+import { decrypt } from "./decrypt.js"
+import { FormatProblem } from "./failure.js"
+import { nativeIdentity, nativeIdentityType, nativeRecipient } from "./native.js"
+import type { NativeKeyType } from "./native.js"
+import { readPassphrase } from "./passphrase.js"
+import { SCRYPT_STANZA_TYPE, ScryptIdentity, checkScryptStanza } from "./scrypt.js"
+import {
+    isSshPublicKeyLine, loadSshIdentity, looksLikeSshPrivateKey, parseSshRecipient,
+} from "./ssh/index.js"
+import type { SshIdentity } from "./ssh/index.js"
+import type { PassphraseReader } from "./types.js"
+
+/** Largest identity file read (1 MiB); real ones are well under 10 KiB. */
+const MAX_IDENTITY_FILE_BYTES = 1024 * 1024
+
+/** Permission bits that let the group or others read a file. */
+const READABLE_BY_OTHERS = 0o044
+
+const UTF8_BOM = "\uFEFF"
+
+/** Options for {@link loadIdentities}. */
+export interface LoadIdentitiesOptions {
+    /** Called for each unusable identity file (missing, unreadable, unsupported key type). */
+    warn: (message: string) => void
+    /**
+     * Reads a passphrase for a protected SSH key, a passphrase-encrypted
+     * identity file or a passphrase-encrypted file, only when one is needed.
+     * Default: `HOMEAGE_ASKPASS`, else the terminal.
+     */
+    passphrase?: PassphraseReader
+    /**
+     * Whether passphrase-encrypted (scrypt) files may be decrypted by asking
+     * for their passphrase. Default: only when `paths` is empty, as age does
+     * (a run given identities is not expected to prompt for a file passphrase).
+     */
+    passphraseFiles?: boolean
+    /**
+     * Whether a non-empty `paths` with no usable identity is an error
+     * (default) or only warnings and an empty set.
+     */
+    required?: boolean
+}
+
+/**
+ * The identities of one run, in the order they are tried: those needing no
+ * passphrase first. Passphrase-protected ones are unlocked at most once per run,
+ * and only when a file has a stanza that no other identity opens.
+ */
+export interface IdentitySet {
+    /** How many usable identity files were loaded. */
+    readonly size: number
+    /** One line per identity file, for `-v` output: file and key type, never key material. */
+    describe(): string[]
+}
+
+/** One line of an age identity file that holds a key. */
+export interface IdentityLine {
+    type: NativeKeyType
+    /** The `AGE-SECRET-KEY-…` text. Secret: never print it. */
+    key: string
+    lineNumber: number
+}
+
+/** A loaded identity file. */
+interface Entry {
+    readonly file: string
+    readonly needsPassphrase: boolean
+    describe(): string
+    /** The identities to try, unlocking them first if needed; empty when skipped. */
+    identities(): Promise<Identity[]>
+    /** The recipient strings (`age1…`, `ssh-… AAAA…`) of this file's identities. */
+    recipientLines(): Promise<string[]>
+}
+
+/**
+ * Parses the text of an age identity file: `AGE-SECRET-KEY-1…` and
+ * `AGE-SECRET-KEY-PQ-1…` lines, `#` comments, blank lines, CRLF line ends and a
+ * UTF-8 byte-order mark. Throws a `UsageError` naming `file` and the line
+ * number, never echoing the line: for a recipient or an SSH public key given as
+ * an identity, any other text, an invalid key, or a file with no key.
+ */
+export function parseIdentityFile(text: string, file: string): IdentityLine[] {
+    const body = text.startsWith(UTF8_BOM) ? text.slice(UTF8_BOM.length) : text
+    const keys: IdentityLine[] = []
+
+    const lines = body.split("\n")
+    for (const [index, raw] of lines.entries()) {
+        const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw
+        const where = `${file}:${index + 1}`
+        if (line.trim() === "" || line.startsWith("#")) continue
+
+        const type = nativeIdentityType(line)
+        if (type === undefined) throw new UsageError(`${where}: ${notAnIdentity(line)}`)
+        try {
+            nativeIdentity(line)
+        } catch {
+            throw new UsageError(`${where}: malformed ${type} identity (bad encoding or`
+                + " checksum); restore the file from a backup or create a new key")
+        }
+        keys.push({ type, key: line, lineNumber: index + 1 })
+    }
+
+    if (keys.length === 0) {
+        throw new UsageError(`${file}: no identity in this file (expected AGE-SECRET-KEY-1… lines)`)
+    }
+    return keys
+}
+
+function notAnIdentity(line: string): string {
+    if (line.startsWith("age1")) {
+        return "this is a recipient (a public key), not an identity; an identity file"
+            + " holds the AGE-SECRET-KEY-1… line that `homeage keygen` writes"
+    }
+    if (isSshPublicKeyLine(line)) {
+        return "this is an SSH public key, not an identity; give the private key file"
+            + " (for example ~/.ssh/id_ed25519, not id_ed25519.pub)"
+    }
+    return "not an identity line (expected AGE-SECRET-KEY-1…, a # comment or a blank line)"
+}
+
+/**
+ * Loads identity files: age identity files (X25519, post-quantum), passphrase-
+ * encrypted identity files and SSH private keys. A file that cannot be used is
+ * passed to `options.warn` and skipped. When `paths` is not empty and no file
+ * is usable, throws a `UsageError` (exit 2: the identities given or configured
+ * must be fixed) listing each file's problem, unless `options.required` is
+ * false.
+ */
+export async function loadIdentities(
+    paths: string[], options: LoadIdentitiesOptions,
+): Promise<IdentitySet> {
+    const passphrase = options.passphrase ?? readPassphrase
+    const entries: Entry[] = []
+    const problems: string[] = []
+    const notes: string[] = []
+
+    for (const file of paths) {
+        try {
+            const loaded = await loadFile(file, passphrase, options.warn)
+            entries.push(loaded.entry)
+            notes.push(...loaded.notes)
+        } catch (err) {
+            if (!(err instanceof HomeageError)) throw err
+            problems.push(err.message)
+        }
+    }
+
+    if (paths.length > 0 && entries.length === 0 && options.required !== false) {
+        throw new UsageError(`no usable identity among ${paths.length === 1 ? "the file" : "the"
+        } ${plural(paths.length, "identity file")} given; fix or replace ${
+            paths.length === 1 ? "it" : "them"}`, { problems })
+    }
+    for (const message of [...problems, ...notes]) options.warn(message)
+
+    const passphraseFiles = options.passphraseFiles ?? paths.length === 0
+    return new LoadedIdentities(entries, paths, passphrase, passphraseFiles)
+}
+
+async function loadFile(
+    file: string, passphrase: PassphraseReader, warn: (m: string) => void,
+): Promise<{ entry: Entry, notes: string[] }> {
+    const bytes = await readIdentityBytes(file)
+    const notes: string[] = []
+
+    if (isAgeFile(bytes)) {
+        return { entry: new EncryptedIdentityFile(file, bytes, passphrase, warn), notes }
+    }
+
+    const mode = (await stat(file)).mode
+    if ((mode & READABLE_BY_OTHERS) !== 0) {
+        notes.push(`${file} is readable by other users; run \`chmod 600 ${file}\``)
+    }
+
+    const text = Buffer.from(bytes).toString("utf8")
+    if (looksLikeSshPrivateKey(text)) {
+        const publicKeyText = await readFile(`${file}.pub`, "utf8").catch(() => undefined)
+        try {
+            const identity = loadSshIdentity(text, file, { passphrase, warn, publicKeyText })
+            return { entry: new SshEntry(identity), notes }
+        } catch (err) {
+            if (err instanceof HomeageError) throw err
+            throw new UsageError(`${file}: ${messageOf(err)}`, { cause: err })
+        }
+    }
+
+    return { entry: new AgeKeysEntry(file, parseIdentityFile(text, file)), notes }
+}
+
+async function readIdentityBytes(file: string): Promise<Uint8Array> {
+    try {
+        const info = await stat(file)
+        if (!info.isFile()) throw new UsageError(`${file}: not a regular file`)
+        if (info.size > MAX_IDENTITY_FILE_BYTES) {
+            throw new UsageError(`${file}: too large for an identity file`)
+        }
+        return await readFile(file)
+    } catch (err) {
+        if (err instanceof HomeageError) throw err
+        const code = errnoOf(err)
+        if (code === "ENOENT") throw new UsageError(`${file}: no such identity file`)
+        if (code === "EACCES") {
+            throw new UsageError(`${file}: permission denied; check the file's owner and mode`)
+        }
+        throw new UsageError(`${file}: cannot read: ${messageOf(err)}`, { cause: err })
+    }
+}
+
+function isAgeFile(bytes: Uint8Array): boolean {
+    const start = Buffer.from(bytes.subarray(0, 1100)).toString("latin1")
+    return start.startsWith("age-encryption.org/")
+        || start.trimStart().startsWith("-----BEGIN AGE ENCRYPTED FILE-----")
+}
+
+class AgeKeysEntry implements Entry {
+    readonly needsPassphrase = false
+    private readonly loaded: Identity[]
+
+    constructor(readonly file: string, private readonly keys: IdentityLine[]) {
+        this.loaded = keys.map((k) => nativeIdentity(k.key))
+    }
+
+    describe(): string {
+        const counts = new Map<string, number>()
+        for (const key of this.keys) counts.set(key.type, (counts.get(key.type) ?? 0) + 1)
+        const parts = [...counts].map(([type, n]) =>
+            plural(n, `${type} identity`, `${type} identities`))
+        return `${this.file}: ${parts.join(", ")}`
+    }
+
+    identities(): Promise<Identity[]> {
+        return Promise.resolve(this.loaded)
+    }
+
+    recipientLines(): Promise<string[]> {
+        return Promise.all(this.keys.map((k) => identityToRecipient(k.key)))
+    }
+}
+
+class SshEntry implements Entry {
+    constructor(private readonly identity: SshIdentity) {}
+
+    get file(): string {
+        return this.identity.file
+    }
+
+    get needsPassphrase(): boolean {
+        return this.identity.needsPassphrase
+    }
+
+    describe(): string {
+        const protectedKey = this.identity.needsPassphrase ? ", passphrase-protected" : ""
+        return `${this.file}: ${this.identity.keyType} SSH key${protectedKey}`
+    }
+
+    identities(): Promise<Identity[]> {
+        return Promise.resolve([this.identity])
+    }
+
+    recipientLines(): Promise<string[]> {
+        return Promise.resolve([this.identity.publicKey])
+    }
+}
+
+/**
+ * An age file, encrypted with a passphrase, holding identity lines (as `age -p`
+ * makes of an identity file). Unlocked on first need, once per run.
+ */
+class EncryptedIdentityFile implements Entry {
+    readonly needsPassphrase = true
+    private unlocked: Promise<AgeKeysEntry | undefined> | undefined
+
+    constructor(
+        readonly file: string,
+        private readonly ciphertext: Uint8Array,
+        private readonly passphrase: PassphraseReader,
+        private readonly warn: (message: string) => void,
+    ) {}
+
+    describe(): string {
+        return `${this.file}: passphrase-encrypted identity file`
+    }
+
+    async identities(): Promise<Identity[]> {
+        return (await this.unlock())?.identities() ?? []
+    }
+
+    async recipientLines(): Promise<string[]> {
+        const inner = await this.unlock()
+        if (inner === undefined) {
+            throw new OperationError(`${this.file}: passphrase-encrypted identity file not`
+                + " unlocked; give its passphrase to use it")
+        }
+        return inner.recipientLines()
+    }
+
+    /** The identity tried during decryption: unlocks the file only when reached. */
+    lazyIdentity(): Identity {
+        return {
+            unwrapFileKey: async (stanzas: Stanza[]) => {
+                if (stanzas.every((s) => s.args[0] === SCRYPT_STANZA_TYPE)) return null
+                for (const identity of await this.identities()) {
+                    const key = await identity.unwrapFileKey(stanzas)
+                    if (key !== null) return key
+                }
+                return null
+            },
+        }
+    }
+
+    private unlock(): Promise<AgeKeysEntry | undefined> {
+        this.unlocked ??= this.open()
+        return this.unlocked
+    }
+
+    private async open(): Promise<AgeKeysEntry | undefined> {
+        const answer = await this.passphrase(`Enter passphrase for identity file ${this.file}: `)
+        if (answer === undefined) {
+            this.warn(`${this.file}: skipped this passphrase-encrypted identity file: no`
+                + " terminal to ask for its passphrase and HOMEAGE_ASKPASS is not set")
+            return undefined
+        }
+
+        const set = new LoadedIdentities([], [], () => Promise.resolve(answer), true)
+        let plaintext: Uint8Array
+        try {
+            plaintext = await decrypt(this.ciphertext, set, `identity file ${this.file}`)
+        } catch (err) {
+            const wrong = err instanceof HomeageError && "kind" in err && err.kind === "no-match"
+            this.warn(wrong
+                ? `${this.file}: skipped: incorrect passphrase for this identity file`
+                : `${this.file}: skipped: ${messageOf(err)}`)
+            return undefined
+        }
+        const text = Buffer.from(plaintext).toString("utf8")
+        return new AgeKeysEntry(this.file, parseIdentityFile(text, this.file))
+    }
+}
+
+/** The implementation behind {@link IdentitySet}. */
+export class LoadedIdentities implements IdentitySet {
+    private readonly passphrases: string[]
+
+    constructor(
+        private readonly entries: Entry[],
+        private readonly paths: string[],
+        private readonly passphrase: PassphraseReader,
+        private readonly passphraseFiles: boolean,
+        known: string[] = [],
+    ) {
+        this.passphrases = [...known]
+    }
+
+    get size(): number {
+        return this.entries.length
+    }
+
+    describe(): string[] {
+        return this.entries.map((e) => e.describe())
+    }
+
+    /** The recipient strings of every identity, for `encrypt -i` and `keygen -y`. */
+    async recipientLines(): Promise<string[]> {
+        const lines: string[] = []
+        for (const entry of this.entries) lines.push(...await entry.recipientLines())
+        return lines
+    }
+
+    /** The recipients of every identity, for `encrypt -i`. */
+    async recipients(): Promise<Recipient[]> {
+        const lines = await this.recipientLines()
+        return lines.map((l) => l.startsWith("age1") ? nativeRecipient(l) : parseSshRecipient(l))
+    }
+
+    /**
+     * Unwraps the file key from a header's stanzas: passphrase files by asking
+     * (when allowed), else each identity in order. Throws a
+     * {@link FormatProblem}: `header` for a stanza an identity finds invalid,
+     * `no-match` when none opens the file.
+     */
+    async unwrap(stanzas: Stanza[], what: string): Promise<Uint8Array> {
+        const scrypt = stanzas.find((s) => s.args[0] === SCRYPT_STANZA_TYPE)
+        if (scrypt !== undefined) return this.unwrapScrypt(scrypt, stanzas, what)
+
+        const ordered = [
+            ...this.entries.filter((e) => !e.needsPassphrase),
+            ...this.entries.filter((e) => e.needsPassphrase),
+        ]
+        for (const entry of ordered) {
+            const identities = entry instanceof EncryptedIdentityFile
+                ? [entry.lazyIdentity()]
+                : await entry.identities()
+            for (const identity of identities) {
+                const key = await tryIdentity(identity, stanzas, entry.file)
+                if (key !== null) return key
+            }
+        }
+        throw new FormatProblem("no-match", this.noMatch(stanzas))
+    }
+
+    private async unwrapScrypt(
+        scrypt: Stanza, stanzas: Stanza[], what: string,
+    ): Promise<Uint8Array> {
+        try {
+            checkScryptStanza(scrypt)
+        } catch (err) {
+            throw new FormatProblem("header", messageOf(err), { cause: err })
+        }
+        if (!this.passphraseFiles) {
+            throw new FormatProblem("no-match", "it is encrypted with a passphrase, not to an"
+                + " identity; decrypt it without -i (or identities) to be asked for the passphrase")
+        }
+
+        for (const known of this.passphrases) {
+            const key = await tryIdentity(new ScryptIdentity(known), stanzas, "passphrase")
+            if (key !== null) return key
+        }
+        const answer = await this.passphrase(`Enter passphrase for ${what}: `)
+        if (answer === undefined) {
+            throw new FormatProblem("no-match", "it is encrypted with a passphrase, and there is"
+                + " no terminal to ask for it; set HOMEAGE_ASKPASS to a program that prints it")
+        }
+        const key = await tryIdentity(new ScryptIdentity(answer), stanzas, "passphrase")
+        if (key === null) throw new FormatProblem("no-match", "incorrect passphrase")
+        this.passphrases.push(answer)
+        return key
+    }
+
+    private noMatch(stanzas: Stanza[]): string {
+        const types = new Map<string, number>()
+        for (const stanza of stanzas) {
+            const type = stanza.args[0] ?? "?"
+            if (type.endsWith("-grease")) continue
+            types.set(type, (types.get(type) ?? 0) + 1)
+        }
+        const forWhom = [...types].map(([type, n]) => `${n} ${type}`).join(", ")
+        const tried = this.paths.length > 0 ? this.paths.join(", ") : "none given"
+        return `no identity matched: it is encrypted to ${forWhom || "no recipient"};`
+            + ` identity files tried: ${tried}. Give the identity it was encrypted to`
+            + " (-i FILE or identityPaths), or re-encrypt it to one of yours"
+    }
+}
+
+async function tryIdentity(
+    identity: Identity, stanzas: Stanza[], source: string,
+): Promise<Uint8Array | null> {
+    try {
+        return await identity.unwrapFileKey(stanzas)
+    } catch (err) {
+        if (err instanceof HomeageError) throw err
+        throw new FormatProblem("header",
+            `a recipient stanza for ${source} is invalid: ${messageOf(err)}`, { cause: err })
+    }
+}
+
+/** The implementation of an {@link IdentitySet} made by {@link loadIdentities}. */
+export function loadedIdentities(set: IdentitySet): LoadedIdentities {
+    if (!(set instanceof LoadedIdentities)) {
+        throw new TypeError("identities must come from loadIdentities()")
+    }
+    return set
+}
+
+/**
+ * An identity set holding only passphrases, for decrypting passphrase-encrypted
+ * files without prompting (tests, scripts): each passphrase is tried in turn.
+ */
+export function passphraseIdentities(passphrases: string[]): IdentitySet {
+    return new LoadedIdentities([], [], () => Promise.resolve(undefined), true, passphrases)
+}
+
+function plural(count: number, singular: string, many = `${singular}s`): string {
+    return `${count} ${count === 1 ? singular : many}`
+}

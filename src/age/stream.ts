@@ -1,0 +1,151 @@
+/**
+ * The age payload: a 16-byte nonce, then the plaintext in 64 KiB chunks, each
+ * sealed with ChaCha20-Poly1305 under a key derived from the file key (the
+ * STREAM construction). Decryption follows Go age's rules for the last chunk,
+ * so a truncated, reordered or extended payload is always detected.
+ */
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js"
+import { randomBytes } from "@noble/hashes/utils.js"
+import { hkdf } from "@noble/hashes/hkdf.js"
+import { sha256 } from "@noble/hashes/sha2.js"
+
+import { FormatProblem } from "./failure.js"
+import type { ByteReader } from "./reader.js"
+
+/** Plaintext bytes per chunk (64 KiB). */
+export const CHUNK_BYTES = 64 * 1024
+
+/** Bytes of the Poly1305 tag sealed onto each chunk. */
+const TAG_BYTES = 16
+
+/** Ciphertext bytes of a full chunk. */
+const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES
+
+/** Bytes of the payload nonce that follows the header. */
+export const PAYLOAD_NONCE_BYTES = 16
+
+/** Bytes of the per-chunk nonce: an 11-byte counter and the last-chunk flag. */
+const CHUNK_NONCE_BYTES = 12
+
+/** Receives verified plaintext or ciphertext pieces in order. */
+export type ChunkSink = (bytes: Uint8Array) => void | Promise<void>
+
+/** The payload key: HKDF-SHA-256 of the file key, salted with the payload nonce. */
+export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+    return hkdf(sha256, fileKey, nonce, new TextEncoder().encode("payload"), 32)
+}
+
+function chunkNonce(index: number, last: boolean): Uint8Array {
+    const nonce = new Uint8Array(CHUNK_NONCE_BYTES)
+    let counter = index
+    for (let i = CHUNK_NONCE_BYTES - 2; i >= 0 && counter > 0; i--) {
+        nonce[i] = counter % 256
+        counter = Math.floor(counter / 256)
+    }
+    nonce[CHUNK_NONCE_BYTES - 1] = last ? 1 : 0
+    return nonce
+}
+
+function open(
+    key: Uint8Array, index: number, last: boolean, sealed: Uint8Array,
+): Uint8Array | undefined {
+    try {
+        return chacha20poly1305(key, chunkNonce(index, last)).decrypt(sealed)
+    } catch {
+        return undefined
+    }
+}
+
+/**
+ * Decrypts the payload that `reader` is positioned at (the nonce first) and
+ * hands each chunk to `sink` once that chunk is authenticated. Throws a
+ * {@link FormatProblem} (`truncated` or `payload`) when the payload is
+ * incomplete, a chunk fails, the last chunk is empty without being the only
+ * one, or data follows the last chunk. Chunks given to `sink` before a failure
+ * are genuine but incomplete: callers must discard them when this throws.
+ */
+export async function decryptPayload(
+    reader: ByteReader, fileKey: Uint8Array, sink: ChunkSink,
+): Promise<void> {
+    if (await reader.fill(PAYLOAD_NONCE_BYTES) < PAYLOAD_NONCE_BYTES) {
+        throw new FormatProblem("truncated", "the file ends before the payload starts")
+    }
+    const key = payloadKey(fileKey, reader.take(PAYLOAD_NONCE_BYTES))
+
+    for (let index = 0; ; index++) {
+        const buffered = await reader.fill(SEALED_CHUNK_BYTES + 1)
+        const chunk = `chunk ${index + 1}`
+
+        if (buffered > SEALED_CHUNK_BYTES) {
+            const sealed = reader.take(SEALED_CHUNK_BYTES)
+            const plain = open(key, index, false, sealed)
+            if (plain !== undefined) {
+                await sink(plain)
+                continue
+            }
+            if (open(key, index, true, sealed) !== undefined) {
+                throw new FormatProblem("payload", `there is data after the last chunk (${chunk})`)
+            }
+            throw new FormatProblem("payload", `payload ${chunk} failed authentication`)
+        }
+
+        if (buffered === 0) {
+            throw new FormatProblem("truncated", index === 0
+                ? "the payload is missing"
+                : `the payload ends after chunk ${index} without its last chunk`)
+        }
+
+        const sealed = reader.take(buffered)
+        if (buffered === SEALED_CHUNK_BYTES) {
+            const plain = open(key, index, false, sealed)
+            if (plain !== undefined) {
+                await sink(plain)
+                continue
+            }
+        }
+        if (index > 0 && buffered === TAG_BYTES) {
+            throw new FormatProblem("payload", `the last chunk (${chunk}) is empty`)
+        }
+        const plain = open(key, index, true, sealed)
+        if (plain === undefined) {
+            throw new FormatProblem("payload", `payload ${chunk} (the last) failed`
+                + " authentication: it was modified or cut short")
+        }
+        await sink(plain)
+        return
+    }
+}
+
+/**
+ * Encrypts a plaintext stream into the payload: writes the nonce, then each
+ * sealed chunk to `sink`. A 64 KiB multiple ends in a full last chunk, and an
+ * empty plaintext is one empty last chunk, as Go age writes them.
+ */
+export async function encryptPayload(
+    plaintext: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    fileKey: Uint8Array,
+    sink: ChunkSink,
+): Promise<void> {
+    const nonce = randomBytes(PAYLOAD_NONCE_BYTES)
+    const key = payloadKey(fileKey, nonce)
+    await sink(nonce)
+
+    const buffer = new Uint8Array(CHUNK_BYTES)
+    let used = 0
+    let index = 0
+    for await (const piece of plaintext) {
+        let rest = piece
+        while (rest.length > 0) {
+            if (used === CHUNK_BYTES) {
+                await sink(chacha20poly1305(key, chunkNonce(index, false)).encrypt(buffer))
+                index++
+                used = 0
+            }
+            const n = Math.min(CHUNK_BYTES - used, rest.length)
+            buffer.set(rest.subarray(0, n), used)
+            used += n
+            rest = rest.subarray(n)
+        }
+    }
+    await sink(chacha20poly1305(key, chunkNonce(index, true)).encrypt(buffer.subarray(0, used)))
+}

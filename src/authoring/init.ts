@@ -1,0 +1,203 @@
+/**
+ * `homeage init`: a starter `homeage.toml` in the current folder and, when no
+ * usable identity exists among the default identity files, a new one at
+ * `$XDG_CONFIG_HOME/homeage/identity.txt`, whose recipient goes into the
+ * config's `recipients`.
+ */
+import { access, readFile } from "node:fs/promises"
+import { dirname, join } from "node:path"
+
+import { generateIdentity, identityToRecipient } from "age-encryption"
+
+import { loadIdentities } from "../age/index.js"
+import { CONFIG_EXTENSIONS, type Environment, defaultIdentityCandidates } from "../config/index.js"
+import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { makeFolders } from "../fs/folders.js"
+import { createFileNoClobber } from "./files.js"
+import { defaultIdentityFile, displayPath } from "./paths.js"
+import type { Reporter } from "./reporter.js"
+
+/** Name of the config file `init` writes. */
+export const STARTER_CONFIG_NAME = "homeage.toml"
+
+/** Mode of a new identity file: the user's alone, as age-keygen makes it. */
+const IDENTITY_FILE_MODE = 0o600
+
+/** Mode of the config file: it holds no secret, so it may be shared and committed. */
+const CONFIG_FILE_MODE = 0o644
+
+/** The encrypted file the starter config's example secret points at. */
+export const EXAMPLE_SOURCE = "secrets/example.age"
+
+/** What {@link initProject} needs. */
+export interface InitOptions {
+    /** The folder the config is written to. */
+    cwd: string
+    /** The environment the default identity files are found in. */
+    env: Environment
+    /** Receives warnings about unusable identity files, and details. */
+    report: Reporter
+}
+
+/** What {@link initProject} did. */
+export interface InitResult {
+    /** Absolute path of the config written. */
+    configFile: string
+    /** Absolute path of the identity created, when one was. */
+    identityFile: string | undefined
+    /** The recipients written into the config. */
+    recipients: string[]
+}
+
+/**
+ * Writes a starter config in `cwd` and creates an identity if none is usable.
+ * Refuses with an `OperationError` (nothing written) when `cwd` already holds a
+ * `homeage.{toml,yaml,yml,json}`, or when no identity is usable but the
+ * default identity file exists (it is never overwritten). Existing identities
+ * only contribute their recipients when they can be read without a passphrase
+ * (an SSH key's `.pub` file, the public key of an age identity file).
+ */
+export async function initProject(options: InitOptions): Promise<InitResult> {
+    const { cwd, env, report } = options
+    await refuseExistingConfig(cwd)
+
+    const existing = await existingFiles(defaultIdentityCandidates(env))
+    const identities = await loadIdentities(existing,
+        { warn: (m) => { report.warn(m) }, required: false })
+
+    let identityFile: string | undefined
+    let recipients: string[]
+    if (identities.size > 0) {
+        recipients = await recipientsOf(existing)
+        for (const file of existing) report.detail(`using the identity ${file}`)
+    } else {
+        identityFile = defaultIdentityFile(env)
+        recipients = [await createIdentity(identityFile)]
+    }
+
+    const configFile = join(cwd, STARTER_CONFIG_NAME)
+    try {
+        await createFileNoClobber(configFile, Buffer.from(starterConfig(recipients)),
+            CONFIG_FILE_MODE)
+    } catch (err) {
+        throw new OperationError(errnoOf(err) === "EEXIST"
+            ? `${configFile} appeared while init ran; it was left unchanged`
+            : `cannot write ${configFile}: ${messageOf(err)}`, { cause: err })
+    }
+    return { configFile, identityFile, recipients }
+}
+
+async function refuseExistingConfig(cwd: string): Promise<void> {
+    for (const ext of CONFIG_EXTENSIONS) {
+        const file = join(cwd, `homeage.${ext}`)
+        if (!await exists(file)) continue
+        throw new OperationError(`${file} already exists; init leaves it unchanged `
+            + "(edit it, or move it away to start over)")
+    }
+}
+
+async function exists(path: string): Promise<boolean> {
+    try {
+        await access(path)
+        return true
+    } catch (err) {
+        return errnoOf(err) !== "ENOENT"
+    }
+}
+
+async function existingFiles(paths: string[]): Promise<string[]> {
+    const found: string[] = []
+    for (const path of paths) {
+        if (await exists(path)) found.push(path)
+    }
+    return found
+}
+
+/**
+ * Creates a new X25519 identity file in the layout of age-keygen (a `created`
+ * and a `public key` comment, then the key), mode 0600, never over an existing
+ * file. Missing folders on the way are created 0700. Returns its recipient.
+ */
+export async function createIdentity(file: string): Promise<string> {
+    const identity = await generateIdentity()
+    const recipient = await identityToRecipient(identity)
+    const created = new Date().toISOString().replace(/\.\d+Z$/, "Z")
+    const text = `# created: ${created}\n# public key: ${recipient}\n${identity}\n`
+
+    await makeFolders(dirname(file))
+    try {
+        await createFileNoClobber(file, Buffer.from(text), IDENTITY_FILE_MODE)
+    } catch (err) {
+        if (errnoOf(err) === "EEXIST") {
+            throw new OperationError(`${file} exists but holds no usable identity (see the `
+                + "warning above); fix it or move it away, then run init again", { cause: err })
+        }
+        throw new OperationError(`cannot create the identity ${file}: ${messageOf(err)}`,
+            { cause: err })
+    }
+    return recipient
+}
+
+/**
+ * The recipients that can be read from identity files without unlocking them:
+ * the first line of an SSH key's `.pub` file, and the recipient of every
+ * unencrypted `AGE-SECRET-KEY-…` line. Files that yield none are skipped.
+ */
+async function recipientsOf(files: string[]): Promise<string[]> {
+    const found: string[] = []
+    for (const file of files) {
+        const text = await readFile(file, "utf8").catch(() => "")
+        const keyLines = text.split(/\r?\n/).map((line) => line.trim())
+            .filter((line) => line.startsWith("AGE-SECRET-KEY-"))
+        if (keyLines.length > 0) {
+            for (const line of keyLines) {
+                found.push(await identityToRecipient(line).catch(() => ""))
+            }
+            continue
+        }
+
+        const pub = await readFile(`${file}.pub`, "utf8").catch(() => "")
+        const line = pub.split(/\r?\n/)[0]?.trim() ?? ""
+        if (line.startsWith("ssh-ed25519 ") || line.startsWith("ssh-rsa ")) found.push(line)
+    }
+    return [...new Set(found.filter((recipient) => recipient !== ""))]
+}
+
+/**
+ * The text of the starter config: the given recipients, the optional keys as
+ * comments with their defaults, and a commented example secret. It loads with
+ * the config loader as written.
+ */
+export function starterConfig(recipients: string[]): string {
+    const list = recipients.length === 0
+        ? "recipients = []  # add your public keys here\n"
+        : `recipients = [\n${recipients.map((r) => `    ${JSON.stringify(r)},\n`).join("")}]\n`
+
+    return `# homeage config: which secrets this home folder has, and where they go.
+# Each secret is an age-encrypted file kept next to this config (safe to commit);
+# \`homeage activate\` decrypts them into memory (tmpfs) and links them into place.
+
+# Who can decrypt the secrets: \`homeage edit\` and \`homeage rekey\` encrypt to
+# these. Add a line per machine or person (age1… or "ssh-ed25519 AAAA…"), then
+# run \`homeage rekey\`.
+${list}
+# Identity files that decrypt the secrets. Default: those of ~/.ssh/id_ed25519,
+# ~/.ssh/id_rsa and $XDG_CONFIG_HOME/homeage/identity.txt that exist.
+# identityPaths = ["$XDG_CONFIG_HOME/homeage/identity.txt"]
+
+# Where the plaintext lives; it must be on tmpfs.
+# runtimeDir = "$XDG_RUNTIME_DIR/secrets"
+
+# A secret: uncomment these lines, run \`homeage edit example\` to write its
+# content, then \`homeage activate\`.
+# [secrets.example]
+# source = "${EXAMPLE_SOURCE}"
+# symlinks = ["~/.config/example/token"]
+`
+}
+
+/** The line `init` prints last: what to do next. */
+export function nextStep(result: InitResult, cwd: string): string {
+    const config = displayPath(result.configFile, cwd)
+    return `next: uncomment the example secret in ${config}, then run \`homeage edit example\``
+}

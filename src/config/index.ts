@@ -1,0 +1,19 @@
+/**
+ * The config file (SPEC §3): finding it, loading and validating it into a
+ * resolved {@link Config}, the conflicts between its secrets' outputs, and the
+ * schema that TOML, YAML and JSON files share.
+ */
+export type { Config, InstallationType, SecretConfig } from "./types.js"
+export { type Environment, environment } from "./environment.js"
+export { type FindConfigOptions, findConfigFile } from "./find.js"
+export {
+    defaultIdentityCandidates, defaultInstallationType, defaultRuntimeDir, loadConfig,
+} from "./load.js"
+export { findConflicts } from "./conflicts.js"
+export { PATH_VARIABLES, type Expansion, expandVariables, resolvePath } from "./expand.js"
+export { nameProblems } from "./names.js"
+export { CONFIG_EXTENSIONS, type ConfigFormat } from "./parse.js"
+export {
+    type ConfigFile, DEFAULT_GENERATIONS_TO_KEEP, DEFAULT_MODE, type SecretFile,
+    configFileSchema, renderJsonSchema, secretSchema,
+} from "./schema.js"

@@ -1,0 +1,119 @@
+/**
+ * Reading a config file into plain data: TOML, YAML or JSON by extension.
+ * A syntax error names the file, line and column; validation is elsewhere.
+ */
+import { readFile, stat } from "node:fs/promises"
+import { extname } from "node:path"
+
+import { TomlError, parse as parseToml } from "smol-toml"
+import { parseDocument } from "yaml"
+
+import { UsageError, errnoOf, messageOf } from "../errors.js"
+import { findJsonSyntaxError, lineAndColumn } from "./json-position.js"
+
+/** The formats a config file can be in. */
+export type ConfigFormat = "toml" | "yaml" | "json"
+
+/** The config file extensions homeage reads, in lookup order. */
+export const CONFIG_EXTENSIONS = ["toml", "yaml", "yml", "json"] as const
+
+/** Largest config file read (1 MiB); a bigger one is surely not a config file. */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
+const FORMATS: Record<string, ConfigFormat> = {
+    ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json",
+}
+
+const FORMAT_NAMES: Record<ConfigFormat, string> = { toml: "TOML", yaml: "YAML", json: "JSON" }
+
+/** The format of a config file, from its extension; a `UsageError` for any other. */
+export function formatOf(file: string): ConfigFormat {
+    const format = FORMATS[extname(file).toLowerCase()]
+    if (format !== undefined) return format
+    throw new UsageError(`config file ${file}: unknown format; name it *.toml, *.yaml, *.yml `
+        + "or *.json")
+}
+
+/** Reads a config file as UTF-8 text, without a byte-order mark. */
+export async function readConfigText(file: string): Promise<string> {
+    try {
+        const info = await stat(file)
+        if (!info.isFile()) throw new UsageError(`config file ${file} is not a regular file`)
+        if (info.size > MAX_CONFIG_BYTES) {
+            throw new UsageError(`config file ${file} is ${info.size} bytes, more than the `
+                + `${MAX_CONFIG_BYTES} a config file may have`)
+        }
+        const text = await readFile(file, "utf8")
+        return text.startsWith("\uFEFF") ? text.slice(1) : text
+    } catch (err) {
+        if (err instanceof UsageError) throw err
+        const reason = errnoOf(err) === "ENOENT" ? "does not exist" : `cannot be read: ${
+            messageOf(err)}`
+        throw new UsageError(`config file ${file} ${reason}; pass an existing file with `
+            + "--config FILE, or run `homeage init` to write one", { cause: err })
+    }
+}
+
+function syntaxError(file: string, format: ConfigFormat, problems: string[], cause?: unknown):
+UsageError {
+    const what = `config file ${file} is not valid ${FORMAT_NAMES[format]}`
+    return new UsageError(`${what}: ${problems[0] ?? "syntax error"}`, { cause, problems })
+}
+
+/** The first line of a library's message, without a restated position. */
+function firstLine(message: string): string {
+    return (message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "").trim()
+}
+
+function parseTomlText(text: string, file: string): unknown {
+    try {
+        return parseToml(text)
+    } catch (err) {
+        if (!(err instanceof TomlError)) throw err
+        let reason = firstLine(err.message).replace(/^Invalid TOML document: /, "")
+        if (reason.includes("leading zero")) {
+            reason += " (a mode is a quoted string: mode = \"0400\")"
+        }
+        throw syntaxError(file, "toml", [`${file}:${err.line}:${err.column}: ${reason}`], err)
+    }
+}
+
+function parseYamlText(text: string, file: string): unknown {
+    const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+    if (document.errors.length > 0) {
+        const problems = document.errors.map((error) => {
+            const where = error.linePos?.[0]
+            const position = where === undefined ? "" : `${where.line}:${where.col}:`
+            return `${file}:${position} ${firstLine(error.message)}`
+        })
+        throw syntaxError(file, "yaml", problems, document.errors[0])
+    }
+    return document.toJS() as unknown
+}
+
+function parseJsonText(text: string, file: string): unknown {
+    try {
+        return JSON.parse(text) as unknown
+    } catch (err) {
+        const found = findJsonSyntaxError(text)
+        const offset = found?.offset ?? text.length
+        const { line, column } = lineAndColumn(text, offset)
+        const reason = offset >= text.length
+            ? "unexpected end of file"
+            : `expected ${found?.expected ?? "valid JSON"}`
+        throw syntaxError(file, "json", [`${file}:${line}:${column}: ${reason}`], err)
+    }
+}
+
+/**
+ * Parses config `text` in `format` into plain data (tables as objects). An
+ * empty TOML or YAML file is an empty table. Throws a `UsageError` naming the
+ * file, line and column of each syntax error.
+ */
+export function parseConfigText(text: string, format: ConfigFormat, file: string): unknown {
+    if (format === "toml") return parseTomlText(text, file)
+    if (format === "json") return parseJsonText(text, file)
+
+    const data = parseYamlText(text, file)
+    return data ?? {}
+}

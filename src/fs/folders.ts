@@ -1,0 +1,81 @@
+/**
+ * Creating and removing folders while remembering which ones homeage made, so
+ * that cleanup removes only those, and only once empty (SPEC §5.4).
+ */
+import { chmod, mkdir, rmdir } from "node:fs/promises"
+import { dirname } from "node:path"
+
+import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { inspectPath } from "./inspect.js"
+
+/** Mode of every folder homeage creates: private to the user. */
+export const FOLDER_MODE = 0o700
+
+/**
+ * The folders that would have to be created so that `folder` exists, outermost
+ * first. Stops at the first existing ancestor; throws an `OperationError` when
+ * an ancestor exists but is not a folder (or a symlink, which is followed).
+ */
+export async function missingFolders(folder: string): Promise<string[]> {
+    const missing: string[] = []
+    let current = folder
+    for (;;) {
+        const state = await inspectPath(current)
+        if (state.kind === "folder" || state.kind === "symlink") break
+        if (state.kind !== "missing") {
+            throw new OperationError(
+                `${current} is not a folder, so nothing can be created under it; move it away`)
+        }
+        missing.unshift(current)
+        const parent = dirname(current)
+        if (parent === current) break
+        current = parent
+    }
+    return missing
+}
+
+/**
+ * Creates `folder` and its missing ancestors one by one with mode 0700, and
+ * returns the ones this call created (outermost first). A folder made
+ * concurrently by someone else is not claimed.
+ */
+export async function makeFolders(folder: string): Promise<string[]> {
+    const created: string[] = []
+    for (const path of await missingFolders(folder)) {
+        try {
+            await mkdir(path, { mode: FOLDER_MODE })
+            created.push(path)
+            // A umask such as 0o777 could have narrowed the mode; make it exact.
+            await chmod(path, FOLDER_MODE)
+        } catch (err) {
+            if (errnoOf(err) === "EEXIST") continue
+            throw new OperationError(`cannot create folder ${path}: ${messageOf(err)}`,
+                { cause: err })
+        }
+    }
+    return created
+}
+
+/**
+ * Removes `folder` if it is empty. Returns `removed`, `missing`, or `not empty`
+ * (or another reason, for the report); never removes content.
+ */
+export async function removeFolderIfEmpty(folder: string): Promise<string> {
+    try {
+        await rmdir(folder)
+        return "removed"
+    } catch (err) {
+        const code = errnoOf(err)
+        if (code === "ENOENT") return "missing"
+        if (code === "ENOTEMPTY" || code === "EEXIST") return "not empty"
+        if (code === "ENOTDIR") return "not a folder"
+        return messageOf(err)
+    }
+}
+
+/** Whether `path` is `folder` itself or lies inside it. */
+export function isInside(path: string, folder: string): boolean {
+    if (path === folder) return true
+    const prefix = folder.endsWith("/") ? folder : `${folder}/`
+    return path.startsWith(prefix)
+}

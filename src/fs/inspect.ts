@@ -1,0 +1,68 @@
+/**
+ * Read-only looks at the file system: what is at a path (without following a
+ * final symlink) and which kind of file system holds a folder.
+ */
+import { lstat, readlink, statfs } from "node:fs/promises"
+
+import { OperationError, errnoOf, messageOf } from "../errors.js"
+
+/** `statfs` type of tmpfs (Linux `TMPFS_MAGIC`). */
+export const TMPFS_MAGIC = 0x01021994
+
+/** `statfs` type of ramfs (Linux `RAMFS_MAGIC`). */
+export const RAMFS_MAGIC = 0x858458f6
+
+/** What is at a path, seen with `lstat`. */
+export type PathState =
+    | { kind: "missing" }
+    | { kind: "symlink", target: string, uid: number }
+    | { kind: "file", mode: number, uid: number, gid: number, size: number, mtimeMs: number }
+    | { kind: "folder", mode: number, uid: number }
+    | { kind: "other" }
+
+/**
+ * Looks at `path` without following a final symlink. A missing path, or one
+ * whose parent is not a folder, is `missing`; other errors (permission denied)
+ * throw an `OperationError` naming the path.
+ */
+export async function inspectPath(path: string): Promise<PathState> {
+    try {
+        const st = await lstat(path)
+        if (st.isSymbolicLink()) {
+            return { kind: "symlink", target: await readlink(path), uid: st.uid }
+        }
+        if (st.isFile()) {
+            return {
+                kind: "file", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
+                size: st.size, mtimeMs: st.mtimeMs,
+            }
+        }
+        if (st.isDirectory()) return { kind: "folder", mode: st.mode & 0o7777, uid: st.uid }
+        return { kind: "other" }
+    } catch (err) {
+        const code = errnoOf(err)
+        if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" }
+        throw new OperationError(`cannot inspect ${path}: ${messageOf(err)}`, { cause: err })
+    }
+}
+
+/** A short description of what is at a path, for messages ("a regular file"). */
+export function describeState(state: PathState): string {
+    switch (state.kind) {
+        case "missing": return "nothing"
+        case "symlink": return `a symlink to ${state.target}`
+        case "file": return "a regular file"
+        case "folder": return "a folder"
+        case "other": return "a special file"
+    }
+}
+
+/**
+ * Whether `folder` lives on a memory-backed file system (tmpfs or ramfs).
+ * Returns the `statfs` type as well, for messages.
+ */
+export async function memoryBacked(folder: string): Promise<{ memory: boolean, type: number }> {
+    const st = await statfs(folder)
+    const type = st.type
+    return { memory: type === TMPFS_MAGIC || type === RAMFS_MAGIC, type }
+}

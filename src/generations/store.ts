@@ -1,0 +1,84 @@
+/**
+ * The content-addressed store: encrypted sources, still encrypted, named by
+ * the SHA-256 of their bytes. A generation refers to its sources by hash, so
+ * `start`, `rollback` and cleanup never need the dotfiles checkout.
+ */
+import { createHash } from "node:crypto"
+import { readFile, readdir, rm } from "node:fs/promises"
+import { join } from "node:path"
+
+import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { writeFileAtomic } from "../fs/atomic.js"
+import { inspectPath } from "../fs/inspect.js"
+
+/** Mode of store files: the user's only, read-only. */
+const STORE_FILE_MODE = 0o400
+
+/** Suffix of store files. */
+const STORE_SUFFIX = ".age"
+
+/** The SHA-256 of `data` as lowercase hex: a store name. */
+export function sha256Hex(data: Uint8Array): string {
+    return createHash("sha256").update(data).digest("hex")
+}
+
+/** The path of the store file holding the source with hash `hash`. */
+export function storePath(storeDir: string, hash: string): string {
+    return join(storeDir, `${hash}${STORE_SUFFIX}`)
+}
+
+/**
+ * Puts an encrypted source into the store (once; an existing file with the
+ * same name already holds the same bytes) and returns its hash.
+ */
+export async function putSource(storeDir: string, ciphertext: Uint8Array): Promise<string> {
+    const hash = sha256Hex(ciphertext)
+    const path = storePath(storeDir, hash)
+    if ((await inspectPath(path)).kind === "file") return hash
+
+    await writeFileAtomic(path, ciphertext, STORE_FILE_MODE)
+    return hash
+}
+
+/**
+ * Reads the source with hash `hash` from the store and verifies its bytes.
+ * Throws an `OperationError` when it is missing or damaged.
+ */
+export async function readSource(storeDir: string, hash: string): Promise<Uint8Array> {
+    const path = storePath(storeDir, hash)
+    let data: Buffer
+    try {
+        data = await readFile(path)
+    } catch (err) {
+        const why = errnoOf(err) === "ENOENT" ? "is missing" : `cannot be read: ${messageOf(err)}`
+        throw new OperationError(`the stored source ${path} ${why}; ` +
+            "run homeage activate from your config to store it again", { cause: err })
+    }
+
+    if (sha256Hex(data) !== hash) {
+        throw new OperationError(`the stored source ${path} is damaged (its hash does not ` +
+            "match its name); run homeage activate from your config to store it again")
+    }
+    return data
+}
+
+/** Removes store files whose hash is not in `keep`; returns the removed hashes. */
+export async function pruneStore(storeDir: string, keep: ReadonlySet<string>): Promise<string[]> {
+    let names: string[]
+    try {
+        names = await readdir(storeDir)
+    } catch (err) {
+        if (errnoOf(err) === "ENOENT") return []
+        throw err
+    }
+
+    const removed: string[] = []
+    for (const name of names) {
+        if (!name.endsWith(STORE_SUFFIX)) continue
+        const hash = name.slice(0, -STORE_SUFFIX.length)
+        if (keep.has(hash)) continue
+        await rm(join(storeDir, name), { force: true })
+        removed.push(hash)
+    }
+    return removed
+}
