@@ -5,14 +5,12 @@
  * end; into a file it goes to a private temp file that is renamed into place
  * only on success and removed on every failure.
  */
-import { constants, rmSync } from "node:fs"
-import { open, rename, rm } from "node:fs/promises"
-import { dirname } from "node:path"
+import { open } from "node:fs/promises"
 
-import { HomeageError, OperationError, errnoOf, messageOf } from "../errors.js"
-import { tempPathFor } from "../fs/atomic.js"
+import { OperationError, errnoOf, messageOf } from "../errors.js"
 import { decodeArmor, looksArmored } from "./armor.js"
 import { DecryptError, FormatProblem } from "./failure.js"
+import { writeThroughTemp } from "./files.js"
 import type { DecryptFailureKind } from "./failure.js"
 import { headerMac, readHeader, sameMac } from "./format.js"
 import { loadedIdentities } from "./identities.js"
@@ -21,9 +19,6 @@ import { ByteReader, bytesSource } from "./reader.js"
 import type { ByteSource } from "./reader.js"
 import { decryptPayload } from "./stream.js"
 import type { ChunkSink } from "./stream.js"
-
-/** Permission bits of a mode. */
-const PERMISSION_BITS = 0o777
 
 /** What to do about each kind of failure, said after what happened. */
 const ADVICE: Record<DecryptFailureKind, string> = {
@@ -108,46 +103,7 @@ export async function decryptToFile(
     what: string,
 ): Promise<void> {
     const source = typeof input === "string" ? await openInput(input) : input
-    const temp = tempPathFor(outPath)
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
-        | constants.O_NOFOLLOW
-    let handle
-    try {
-        handle = await open(temp, flags, mode & PERMISSION_BITS)
-    } catch (err) {
-        throw new OperationError(`cannot create a file in ${dirname(outPath)}: ${messageOf(err)}`,
-            { cause: err })
-    }
-
-    const removeOnSignal = (signal: NodeJS.Signals): void => {
-        process.off("SIGINT", removeOnSignal)
-        process.off("SIGTERM", removeOnSignal)
-        rmSyncQuiet(temp)
-        process.kill(process.pid, signal)
-    }
-    process.on("SIGINT", removeOnSignal)
-    process.on("SIGTERM", removeOnSignal)
-
-    try {
-        await handle.chmod(mode & PERMISSION_BITS)
-        const out = handle
-        await decryptStream(source, identities, what, async (piece) => {
-            await out.write(piece)
-        })
-        await handle.sync()
-        await handle.close()
-        handle = undefined
-        await rename(temp, outPath)
-    } catch (err) {
-        await handle?.close().catch(() => undefined)
-        await rm(temp, { force: true }).catch(() => undefined)
-        if (err instanceof HomeageError) throw err
-        throw new OperationError(`${what}: cannot write ${outPath}: ${messageOf(err)}`,
-            { cause: err })
-    } finally {
-        process.off("SIGINT", removeOnSignal)
-        process.off("SIGTERM", removeOnSignal)
-    }
+    await writeThroughTemp(outPath, mode, (sink) => decryptStream(source, identities, what, sink))
 }
 
 /** Opens a file for streaming, failing early (before any output exists) if it cannot be read. */
@@ -158,13 +114,5 @@ export async function openInput(path: string): Promise<ByteSource> {
     } catch (err) {
         const reason = errnoOf(err) === "ENOENT" ? "no such file" : messageOf(err)
         throw new OperationError(`cannot read ${path}: ${reason}`, { cause: err })
-    }
-}
-
-function rmSyncQuiet(path: string): void {
-    try {
-        rmSync(path, { force: true })
-    } catch {
-        // Nothing more can be done while the process is being stopped.
     }
 }

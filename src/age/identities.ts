@@ -143,7 +143,7 @@ export async function loadIdentities(
 ): Promise<IdentitySet> {
     const passphrase = options.passphrase ?? readPassphrase
     const entries: Entry[] = []
-    const problems: string[] = []
+    const failures: HomeageError[] = []
     const notes: string[] = []
 
     for (const file of paths) {
@@ -153,16 +153,19 @@ export async function loadIdentities(
             notes.push(...loaded.notes)
         } catch (err) {
             if (!(err instanceof HomeageError)) throw err
-            problems.push(err.message)
+            failures.push(err)
         }
     }
 
     if (paths.length > 0 && entries.length === 0 && options.required !== false) {
+        const problems = failures.map((f) => f.message)
+        if (failures.length === 1 && failures[0] !== undefined) throw failures[0]
         throw new UsageError(`no usable identity among ${paths.length === 1 ? "the file" : "the"
         } ${plural(paths.length, "identity file")} given; fix or replace ${
             paths.length === 1 ? "it" : "them"}`, { problems })
     }
-    for (const message of [...problems, ...notes]) options.warn(message)
+    for (const failure of failures) options.warn(`${failure.message}; skipped`)
+    for (const note of notes) options.warn(note)
 
     const passphraseFiles = options.passphraseFiles ?? paths.length === 0
     return new LoadedIdentities(entries, paths, passphrase, passphraseFiles)
@@ -174,28 +177,49 @@ async function loadFile(
     const bytes = await readIdentityBytes(file)
     const notes: string[] = []
 
-    if (isAgeFile(bytes)) {
-        return { entry: new EncryptedIdentityFile(file, bytes, passphrase, warn), notes }
-    }
-
     const mode = (await stat(file)).mode
-    if ((mode & READABLE_BY_OTHERS) !== 0) {
+    if (!isAgeFile(bytes) && (mode & READABLE_BY_OTHERS) !== 0) {
         notes.push(`${file} is readable by other users; run \`chmod 600 ${file}\``)
     }
 
+    const publicKeyText = await readFile(`${file}.pub`, "utf8").catch(() => undefined)
+    return { entry: entryFromBytes(file, bytes, passphrase, warn, publicKeyText), notes }
+}
+
+function entryFromBytes(
+    file: string,
+    bytes: Uint8Array,
+    passphrase: PassphraseReader,
+    warn: (m: string) => void,
+    publicKeyText: string | undefined,
+): Entry {
+    if (isAgeFile(bytes)) return new EncryptedIdentityFile(file, bytes, passphrase, warn)
+
     const text = Buffer.from(bytes).toString("utf8")
     if (looksLikeSshPrivateKey(text)) {
-        const publicKeyText = await readFile(`${file}.pub`, "utf8").catch(() => undefined)
         try {
             const identity = loadSshIdentity(text, file, { passphrase, warn, publicKeyText })
-            return { entry: new SshEntry(identity), notes }
+            return new SshEntry(identity)
         } catch (err) {
             if (err instanceof HomeageError) throw err
             throw new UsageError(`${file}: ${messageOf(err)}`, { cause: err })
         }
     }
 
-    return { entry: new AgeKeysEntry(file, parseIdentityFile(text, file)), notes }
+    return new AgeKeysEntry(file, parseIdentityFile(text, file))
+}
+
+/**
+ * Loads identities from bytes already read, such as standard input for
+ * `keygen -y`; `name` stands for the file in messages. Throws a `UsageError`
+ * when the content is not usable.
+ */
+export function identitiesFromBytes(
+    bytes: Uint8Array, name: string, options: LoadIdentitiesOptions,
+): IdentitySet {
+    const passphrase = options.passphrase ?? readPassphrase
+    const entry = entryFromBytes(name, bytes, passphrase, options.warn, undefined)
+    return new LoadedIdentities([entry], [name], passphrase, options.passphraseFiles ?? false)
 }
 
 async function readIdentityBytes(file: string): Promise<Uint8Array> {

@@ -11,7 +11,10 @@ import type { IdentitySet } from "./identities.js"
 export type { Identity, Recipient } from "age-encryption"
 export type { PassphraseReader } from "./types.js"
 export type { IdentityLine, IdentitySet, LoadIdentitiesOptions } from "./identities.js"
-export { loadIdentities, parseIdentityFile, passphraseIdentities } from "./identities.js"
+export {
+    identitiesFromBytes, loadIdentities, parseIdentityFile, passphraseIdentities,
+} from "./identities.js"
+export { writeThroughTemp } from "./files.js"
 export { decrypt, decryptStream, decryptToFile, openInput } from "./decrypt.js"
 export { encrypt, encryptStream } from "./encrypt.js"
 export type { EncryptOptions } from "./encrypt.js"

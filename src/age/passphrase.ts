@@ -24,6 +24,12 @@ const CTRL_U = "\u0015"
 const BACKSPACE = new Set(["\u0008", "\u007f"])
 
 /**
+ * What was typed (or pasted) after the end of the last answer, so that a
+ * second prompt (the confirmation) gets it instead of losing it.
+ */
+let typedAhead = ""
+
+/**
  * Asks for a passphrase with `prompt`. Resolves `undefined` when there is no
  * askpass program and no terminal, or the askpass program fails or the user
  * ends input with Ctrl-D; rejects with an `OperationError` when the user
@@ -107,14 +113,18 @@ async function readFromTerminal(prompt: string): Promise<string | undefined> {
 function collectLine(input: ReadStream): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
         let typed = ""
+        let settled = false
         const finish = (value: string | undefined, err?: Error): void => {
+            settled = true
             input.off("data", onData)
             if (err === undefined) resolve(value)
             else reject(err)
         }
-        const onData = (piece: Buffer): void => {
-            for (const char of piece.toString("utf8")) {
+        const onData = (piece: Buffer | string): void => {
+            const chars = Array.from(typeof piece === "string" ? piece : piece.toString("utf8"))
+            for (const [index, char] of chars.entries()) {
                 if (char === "\r" || char === "\n") {
+                    typedAhead = chars.slice(index + 1).join("")
                     finish(typed)
                     return
                 }
@@ -131,6 +141,10 @@ function collectLine(input: ReadStream): Promise<string | undefined> {
                 else if (typed.length < MAX_PASSPHRASE_BYTES) typed += char
             }
         }
+        const earlier = typedAhead
+        typedAhead = ""
+        if (earlier !== "") onData(earlier)
+        if (settled) return
         input.on("data", onData)
         input.resume()
     })

@@ -4,12 +4,12 @@
  * `$XDG_CONFIG_HOME/homeage/identity.txt`, whose recipient goes into the
  * config's `recipients`.
  */
-import { access, readFile } from "node:fs/promises"
+import { access } from "node:fs/promises"
 import { dirname, join } from "node:path"
 
 import { generateIdentity, identityToRecipient } from "age-encryption"
 
-import { loadIdentities } from "../age/index.js"
+import { type IdentitySet, loadIdentities, recipientLinesOf } from "../age/index.js"
 import { CONFIG_EXTENSIONS, type Environment, defaultIdentityCandidates } from "../config/index.js"
 import { OperationError, errnoOf, messageOf } from "../errors.js"
 import { makeFolders } from "../fs/folders.js"
@@ -53,22 +53,24 @@ export interface InitResult {
  * Writes a starter config in `cwd` and creates an identity if none is usable.
  * Refuses with an `OperationError` (nothing written) when `cwd` already holds a
  * `homeage.{toml,yaml,yml,json}`, or when no identity is usable but the
- * default identity file exists (it is never overwritten). Existing identities
- * only contribute their recipients when they can be read without a passphrase
- * (an SSH key's `.pub` file, the public key of an age identity file).
+ * default identity file exists (it is never overwritten). The recipients of
+ * existing identities are read without asking for a passphrase.
  */
 export async function initProject(options: InitOptions): Promise<InitResult> {
     const { cwd, env, report } = options
     await refuseExistingConfig(cwd)
 
     const existing = await existingFiles(defaultIdentityCandidates(env))
-    const identities = await loadIdentities(existing,
-        { warn: (m) => { report.warn(m) }, required: false })
+    const identities = await loadIdentities(existing, {
+        warn: (m) => { report.warn(m) },
+        passphrase: () => Promise.resolve(undefined),
+        required: false,
+    })
 
     let identityFile: string | undefined
     let recipients: string[]
     if (identities.size > 0) {
-        recipients = await recipientsOf(existing)
+        recipients = await recipientsOf(identities, report)
         for (const file of existing) report.detail(`using the identity ${file}`)
     } else {
         identityFile = defaultIdentityFile(env)
@@ -139,28 +141,18 @@ export async function createIdentity(file: string): Promise<string> {
 }
 
 /**
- * The recipients that can be read from identity files without unlocking them:
- * the first line of an SSH key's `.pub` file, and the recipient of every
- * unencrypted `AGE-SECRET-KEY-…` line. Files that yield none are skipped.
+ * The recipients of the usable identities, read without asking for any
+ * passphrase; a passphrase-encrypted identity file makes this give up with a
+ * warning (the user then fills in `recipients`).
  */
-async function recipientsOf(files: string[]): Promise<string[]> {
-    const found: string[] = []
-    for (const file of files) {
-        const text = await readFile(file, "utf8").catch(() => "")
-        const keyLines = text.split(/\r?\n/).map((line) => line.trim())
-            .filter((line) => line.startsWith("AGE-SECRET-KEY-"))
-        if (keyLines.length > 0) {
-            for (const line of keyLines) {
-                found.push(await identityToRecipient(line).catch(() => ""))
-            }
-            continue
-        }
-
-        const pub = await readFile(`${file}.pub`, "utf8").catch(() => "")
-        const line = pub.split(/\r?\n/)[0]?.trim() ?? ""
-        if (line.startsWith("ssh-ed25519 ") || line.startsWith("ssh-rsa ")) found.push(line)
+async function recipientsOf(identities: IdentitySet, report: Reporter): Promise<string[]> {
+    try {
+        return [...new Set(await recipientLinesOf(identities))]
+    } catch (err) {
+        report.warn(`cannot read the recipients of your identities (${messageOf(err)}); `
+            + "add your public keys to `recipients` in the config")
+        return []
     }
-    return [...new Set(found.filter((recipient) => recipient !== ""))]
 }
 
 /**

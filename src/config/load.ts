@@ -4,7 +4,7 @@
  * (sources) or the age layer (recipients). Every problem of the file is
  * reported at once, each with its key path.
  */
-import { stat } from "node:fs/promises"
+import { realpath, stat } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 
 import * as age from "../age/index.js"
@@ -238,6 +238,8 @@ SecretConfig {
  * Loads and validates the config file `file` (TOML, YAML or JSON by extension)
  * and resolves it against `env`: defaults applied, every path absolute and
  * normalized, sources checked to be regular files, recipients parsed.
+ * Relative sources are taken from the folder of the real file, so a config
+ * symlinked from a dotfiles checkout finds the secrets beside it there.
  * Conflicts between secrets' outputs are not checked here (see
  * `findConflicts`), so activation can report them with its other checks.
  * @throws UsageError naming the file: for a syntax error, with its line and
@@ -251,7 +253,7 @@ export async function loadConfig(file: string, env: Environment): Promise<Config
     const data = parseConfigText(text, format, absolute)
 
     const parsed = configFileSchema.safeParse(data, { error: issueMessage })
-    const resolver = new Resolver(env, dirname(absolute))
+    const resolver = new Resolver(env, dirname(await realpath(absolute)))
     const resolved = await resolver.resolve(data)
 
     const problems = [
@@ -260,8 +262,8 @@ export async function loadConfig(file: string, env: Environment): Promise<Config
     ]
     if (!parsed.success || problems.length > 0 || resolved.runtimeDir === undefined) {
         const lines = sortProblems(data, problems).map(formatProblem)
-        const count = lines.length === 1 ? "1 error" : `${lines.length} errors`
-        throw new UsageError(`config file ${absolute} has ${count}; fix them and run again`,
+        const count = lines.length === 1 ? "1 error; fix it" : `${lines.length} errors; fix them`
+        throw new UsageError(`config file ${absolute} has ${count} and run again`,
             { problems: lines })
     }
 

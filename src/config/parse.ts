@@ -57,7 +57,8 @@ export async function readConfigText(file: string): Promise<string> {
 function syntaxError(file: string, format: ConfigFormat, problems: string[], cause?: unknown):
 UsageError {
     const what = `config file ${file} is not valid ${FORMAT_NAMES[format]}`
-    return new UsageError(`${what}: ${problems[0] ?? "syntax error"}`, { cause, problems })
+    if (problems.length === 1) return new UsageError(`${what}: ${problems[0] ?? ""}`, { cause })
+    return new UsageError(`${what} (${problems.length} errors)`, { cause, problems })
 }
 
 /** The first line of a library's message, without a restated position. */

@@ -23,6 +23,7 @@ import {
     convertKey,
     countingReader,
     decryptWith,
+    encryptTo,
     keyMaterialFragments,
     loadKey,
     plaintextOf,
@@ -202,19 +203,20 @@ describe("passphrase-protected keys", () => {
         assertClean(err.message, [key])
     })
 
-    test("a protected PEM key whose FILE.pub is another key fails after the passphrase", async () => {
-        const key = convertKey(rsaProtected, join(dir, "rsa-pem-wrongpub"),
-            { oldPassphrase: PASSPHRASE, passphrase: PASSPHRASE, format: "PEM" })
-        const other = sshKeygen(dir, "rsa-other", "rsa", { bits: 2048 })
-        const locked = loadSshIdentity(readFileSync(key, "utf8"), key, {
-            passphrase: countingReader(PASSPHRASE).reader,
-            warn: () => undefined,
-            publicKeyText: readFileSync(`${other}.pub`, "utf8"),
-        })
+    test("a protected PEM key whose FILE.pub is another key fails after the passphrase",
+        async () => {
+            const key = convertKey(rsaProtected, join(dir, "rsa-pem-wrongpub"),
+                { oldPassphrase: PASSPHRASE, passphrase: PASSPHRASE, format: "PEM" })
+            const other = sshKeygen(dir, "rsa-other", "rsa", { bits: 2048 })
+            const locked = loadSshIdentity(readFileSync(key, "utf8"), key, {
+                passphrase: countingReader(PASSPHRASE).reader,
+                warn: () => undefined,
+                publicKeyText: readFileSync(`${other}.pub`, "utf8"),
+            })
 
-        const err = await rejection(() => decryptWith([locked], ageTo(other)), UsageError)
-        assert.match(err.message, /rsa-pem-wrongpub\.pub is not the public key of/)
-    })
+            const err = await rejection(() => decryptWith([locked], ageTo(other)), UsageError)
+            assert.match(err.message, /rsa-pem-wrongpub\.pub is not the public key of/)
+        })
 })
 
 describe("small RSA keys", () => {
@@ -435,17 +437,18 @@ describe("key files", () => {
         const noEnd = lines.slice(0, -2).join("\n")
 
         const blob = Buffer.from(lines.slice(1, -2).join(""), "base64")
-        const checkAt = blob.length - 200
+        let sectionBytes = 8
+        while (blob.readUInt32BE(blob.length - sectionBytes - 4) !== sectionBytes) sectionBytes += 8
         const corrupt = Buffer.from(blob)
-        corrupt[checkAt]! ^= 0xff
+        corrupt[blob.length - sectionBytes]! ^= 0xff
         const corruptText = ["-----BEGIN OPENSSH PRIVATE KEY-----",
             ...(corrupt.toString("base64").match(/.{1,70}/g) ?? []),
             "-----END OPENSSH PRIVATE KEY-----", ""].join("\n")
 
         const cases: [string, RegExp][] = [
-            [truncated, /is a malformed OpenSSH private key|is malformed/],
+            [truncated, /is a malformed OpenSSH private key \(field runs past the end/],
             [noEnd, /is truncated: its "-----END OPENSSH PRIVATE KEY-----" line is missing/],
-            [corruptText, /is a malformed OpenSSH private key/],
+            [corruptText, /is a malformed OpenSSH private key \(the check integers differ\)/],
             ["hello\n", /is not a PEM private key file/],
             ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
                 /holds a "CERTIFICATE", not an SSH private key/],

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, test } from "node:test"
 
 import { type Config, environment, loadConfig } from "../../src/config/index.js"
-import { type Home, ageRecipient, makeHome, sshRecipient, usageError } from "./fixtures.js"
+import { type Home, ageRecipient, makeHome, sshRecipient } from "./fixtures.js"
 
 let h: Home
 
@@ -25,7 +25,8 @@ function load(name: string, text: string, env = h.env): Promise<Config> {
 
 describe("defaults", () => {
     test("a secret with only a source gets every default", async () => {
-        const config = await load("homeage.toml", "[secrets.gh-token]\nsource = \"secrets/a.age\"\n")
+        const config = await load("homeage.toml",
+            "[secrets.gh-token]\nsource = \"secrets/a.age\"\n")
 
         assert.deepEqual(config, {
             file: join(h.dotfiles, "homeage.toml"),
@@ -73,10 +74,11 @@ describe("defaults", () => {
         writeFileSync(join(h.root, "xdg-config", "homeage", "identity.txt"), "key")
 
         const config = await load("homeage.toml", "", env)
-        assert.deepEqual(config.identityPaths, [join(h.root, "xdg-config", "homeage", "identity.txt")])
+        assert.deepEqual(config.identityPaths,
+            [join(h.root, "xdg-config", "homeage", "identity.txt")])
     })
 
-    test("without XDG_RUNTIME_DIR the runtime dir is /run/user/$UID/secrets on Linux", async (t) => {
+    test("without XDG_RUNTIME_DIR the runtime dir is /run/user/$UID/secrets", async (t) => {
         if (process.platform !== "linux") {
             t.skip("Linux only")
             return
@@ -238,7 +240,8 @@ describe("options", () => {
 
     test("a mode has three octal digits and an optional leading 0", async () => {
         const modes = ["0400", "400", "0644", "700", "0000"]
-        const secrets = modes.map((mode, i) => `  s${i}: { source: secrets/a.age, mode: "${mode}" }`)
+        const secrets = modes.map((mode, i) =>
+            `  s${i}: { source: secrets/a.age, mode: "${mode}" }`)
         const config = await load("homeage.yaml", `secrets:\n${secrets.join("\n")}\n`)
         assert.deepEqual(config.secrets.map((s) => s.mode), [0o400, 0o400, 0o644, 0o700, 0])
     })
@@ -257,6 +260,17 @@ describe("options", () => {
             join(h.dotfiles, "secrets", "b.age"),
             join(h.dotfiles, "secrets", "b.age"),
         ])
+    })
+
+    test("relative sources are taken from the real folder of a symlinked config", async () => {
+        const real = h.write("homeage.toml", "[secrets.a]\nsource = \"secrets/a.age\"\n")
+        const linked = join(h.home, ".config", "homeage", "homeage.toml")
+        mkdirSync(join(h.home, ".config", "homeage"), { recursive: true })
+        symlinkSync(real, linked)
+
+        const config = await loadConfig(linked, h.env)
+        assert.equal(config.file, linked)
+        assert.equal(config.secrets[0]?.source, join(h.dotfiles, "secrets", "a.age"))
     })
 
     test("names may use letters, digits, . _ - and / for sub-folders", async () => {

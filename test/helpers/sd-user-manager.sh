@@ -83,7 +83,8 @@ flock 9
 
 start() {
     if running; then
-        echo "$0: a manager for $user already runs (pid $(cat "$pidfile"))" >&2
+        echo "$0: a manager for $user already runs (pid $(cat "$pidfile")); if no test" \
+            "uses it, stop it with: $0 stop $user" >&2
         exit 1
     fi
 

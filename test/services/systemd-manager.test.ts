@@ -48,6 +48,7 @@ const skip = userManagerSkipReason()
 
 describe("systemd units on a real user manager", { skip }, () => {
     let mgr: UserManager
+    let started: UserManager | undefined
     let state: string
     let secretsDir: string
     let setup: ServiceSetup
@@ -78,6 +79,7 @@ describe("systemd units on a real user manager", { skip }, () => {
 
     before(async () => {
         mgr = await UserManager.start()
+        started = mgr
         state = join(mgr.home, "state")
         secretsDir = join(mgr.runtimeDir, "secrets $x%y'q")
         const bin = join(mgr.home, "bin")
@@ -96,7 +98,7 @@ describe("systemd units on a real user manager", { skip }, () => {
     })
 
     after(async () => {
-        await mgr.stop()
+        await started?.stop()
     })
 
     it("installs, enables and starts the units without running homeage again", async () => {

@@ -38,8 +38,7 @@ export interface LoadSshIdentityOptions {
     publicKeyText?: string
 }
 
-const PRIVATE_KEY_BEGIN =
-    /^-----BEGIN (?:OPENSSH |RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----\r?$/m
+const PRIVATE_KEY_BEGIN = /^-----BEGIN (?:OPENSSH |RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----$/
 
 /**
  * Whether file text looks like an SSH or PEM private key (OpenSSH, PKCS#1,
@@ -47,15 +46,15 @@ const PRIVATE_KEY_BEGIN =
  * send a file to {@link loadSshIdentity} rather than the age identity parser.
  */
 export function looksLikeSshPrivateKey(text: string): boolean {
-    const start = text.replace(/^\uFEFF/, "").trimStart()
-    return start.startsWith("-----BEGIN ") && PRIVATE_KEY_BEGIN.test(start.split("\n", 1)[0] ?? "")
+    const firstLine = text.replace(/^\uFEFF/, "").trimStart().split("\n", 1)[0] ?? ""
+    return PRIVATE_KEY_BEGIN.test(firstLine.trimEnd())
 }
 
 /**
  * Loads an SSH private key from its file text: an OpenSSH key (unprotected, or
  * protected with bcrypt-pbkdf and AES-CTR/CBC) or a PKCS#1 / PKCS#8 PEM key
  * (a protected PEM key needs `publicKeyText`, the content of FILE.pub).
- * Throws a {@link UsageError} naming `file` for unsupported key types (naming
+ * Throws a `UsageError` naming `file` for unsupported key types (naming
  * the type), ciphers, or malformed files; never with key material in it.
  */
 export function loadSshIdentity(

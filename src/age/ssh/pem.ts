@@ -33,26 +33,33 @@ export function parsePemKey(
     file: string,
     publicKeyText: string | undefined,
 ): PrivateKeyFile {
+    const pem = text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n")
+    const encrypted = block.label === "ENCRYPTED PRIVATE KEY" ||
+        (block.headers.get("Proc-Type") ?? "").includes("ENCRYPTED")
+
     const unsupported = UNSUPPORTED_LABELS[block.label]
-    if (unsupported !== undefined) rejectKeyType(unsupported, file)
+    if (unsupported !== undefined) {
+        // Parsing the key, when possible, lets the message name the exact type (the curve).
+        const keyObject = encrypted ? undefined : parseUnprotected(pem, file)
+        if (keyObject !== undefined) privateKeyFromKeyObject(keyObject, file)
+        rejectKeyType(unsupported, file)
+    }
     if (!SUPPORTED_LABELS.has(block.label)) {
         throw new UsageError(`${file} holds a "${block.label}", not an SSH private key`)
     }
 
-    const pem = text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n")
-    const encrypted = block.label === "ENCRYPTED PRIVATE KEY" ||
-        (block.headers.get("Proc-Type") ?? "").includes("ENCRYPTED")
     if (encrypted) return encryptedPemKey(pem, file, publicKeyText)
 
-    let keyObject: KeyObject
+    const key = privateKeyFromKeyObject(parseUnprotected(pem, file), file)
+    return { publicKey: key.publicKey, encrypted: false, open: () => key }
+}
+
+function parseUnprotected(pem: string, file: string): KeyObject {
     try {
-        keyObject = createPrivateKey({ key: pem, format: "pem" })
+        return createPrivateKey({ key: pem, format: "pem" })
     } catch (err) {
         throw new UsageError(`${file} is a malformed PEM private key`, { cause: err })
     }
-
-    const key = privateKeyFromKeyObject(keyObject, file)
-    return { publicKey: key.publicKey, encrypted: false, open: () => key }
 }
 
 function encryptedPemKey(

@@ -1,6 +1,97 @@
-import { OperationError } from "../../errors.js"
-import type { CommandRun } from "../context.js"
+/**
+ * `homeage encrypt [-r R]… [-R FILE]… [-i FILE]… [-p] [-a] [-o OUT] [IN]`: as
+ * `age -e`. Reads IN (default standard input) and writes OUT (default standard
+ * output; a file is replaced only once complete). Refuses to write binary to a
+ * terminal, as age does; `-o -` forces standard output.
+ */
+import {
+    ScryptRecipient, encryptStream, loadIdentities, openInput, parseRecipient,
+    parseRecipientsFile, readPassphrase, recipientsOf, usesAskpass, writeThroughTemp,
+} from "../../age/index.js"
+import type { ByteSource, Recipient } from "../../age/index.js"
+import { UsageError } from "../../errors.js"
+import type { CommandContext, CommandRun } from "../context.js"
+import { writeStdout } from "./io.js"
 
-/** `homeage encrypt`: not available in this version. */
-export const run: CommandRun = () => Promise.reject(
-    new OperationError("the encrypt command is not available in this version"))
+/** Mode of an encrypted output file: ciphertext is not secret. */
+const ENCRYPTED_FILE_MODE = 0o644
+
+/** `homeage encrypt`: see the module comment. */
+export const run: CommandRun = async (ctx, options, args) => {
+    const armor = options.armor === true
+    const output = options.output as string | undefined
+    const input = args[0]
+
+    if (!armor && output === undefined && process.stdout.isTTY) {
+        throw new UsageError("encrypt: refusing to write binary ciphertext to the terminal;"
+            + " use -a for ASCII armor, or -o FILE (-o - forces standard output)")
+    }
+
+    const recipients = options.passphrase === true
+        ? await passphraseRecipient(options)
+        : await collectRecipients(ctx, options)
+
+    const source: ByteSource = input === undefined || input === "-"
+        ? process.stdin
+        : await openInput(input)
+
+    if (output === undefined || output === "-") {
+        await encryptStream(source, recipients, { armor }, writeStdout)
+        return 0
+    }
+    await writeThroughTemp(output, ENCRYPTED_FILE_MODE,
+        (sink) => encryptStream(source, recipients, { armor }, sink))
+    return 0
+}
+
+function strings(value: unknown): string[] {
+    return Array.isArray(value) ? value.map(String) : []
+}
+
+async function collectRecipients(
+    ctx: CommandContext, options: Record<string, unknown>,
+): Promise<Recipient[]> {
+    const recipients: Recipient[] = []
+    for (const [index, text] of strings(options.recipient).entries()) {
+        recipients.push(parseRecipient(text, `encrypt: -r argument ${index + 1}`))
+    }
+    for (const file of strings(options.recipientsFile)) {
+        recipients.push(...await parseRecipientsFile(file))
+    }
+
+    const identityFiles = strings(options.identity)
+    if (identityFiles.length > 0) {
+        const identities = await loadIdentities(identityFiles, {
+            warn: (message) => {
+                ctx.log.warn(message)
+            },
+        })
+        recipients.push(...await recipientsOf(identities))
+    }
+
+    if (recipients.length === 0) {
+        throw new UsageError("encrypt: no recipients: give -r RECIPIENT, -R FILE, -i FILE,"
+            + " or -p for a passphrase")
+    }
+    return recipients
+}
+
+async function passphraseRecipient(options: Record<string, unknown>): Promise<Recipient[]> {
+    const others = ["recipient", "recipientsFile", "identity"]
+    if (others.some((key) => strings(options[key]).length > 0)) {
+        throw new UsageError("encrypt: -p can't be combined with -r, -R or -i")
+    }
+
+    const passphrase = await readPassphrase("Enter passphrase: ")
+    if (passphrase === undefined) {
+        throw new UsageError("encrypt: no terminal to ask for a passphrase; set HOMEAGE_ASKPASS"
+            + " to a program that prints it")
+    }
+    if (passphrase === "") throw new UsageError("encrypt: the passphrase is empty")
+
+    if (!usesAskpass()) {
+        const again = await readPassphrase("Confirm passphrase: ")
+        if (again !== passphrase) throw new UsageError("encrypt: the passphrases don't match")
+    }
+    return [new ScryptRecipient(passphrase)]
+}

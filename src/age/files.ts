@@ -1,0 +1,71 @@
+/**
+ * Writing a command's output file all-or-nothing: into an exclusive, no-follow
+ * temp file with a random name beside the target, created with its final
+ * mode, renamed over the target only when the whole content was written, and
+ * removed on every failure, including SIGINT and SIGTERM.
+ */
+import { constants, rmSync } from "node:fs"
+import { open, rename, rm } from "node:fs/promises"
+import { dirname } from "node:path"
+
+import { HomeageError, OperationError, messageOf } from "../errors.js"
+import { tempPathFor } from "../fs/atomic.js"
+import type { ChunkSink } from "./stream.js"
+
+/** Permission bits of a mode. */
+const PERMISSION_BITS = 0o777
+
+const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"]
+
+/**
+ * Runs `produce` with a sink that appends to a temp file beside `outPath`
+ * (permission bits exactly `mode`, set before any byte is written), then
+ * renames the temp file over `outPath`. If `produce` throws, or the process
+ * gets SIGINT or SIGTERM meanwhile, the temp file is removed and `outPath` is
+ * left as it was. Errors from `produce` are rethrown as they are; file system
+ * errors become an `OperationError` naming `outPath`.
+ */
+export async function writeThroughTemp(
+    outPath: string, mode: number, produce: (sink: ChunkSink) => Promise<void>,
+): Promise<void> {
+    const temp = tempPathFor(outPath)
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
+        | constants.O_NOFOLLOW
+    let handle
+    try {
+        handle = await open(temp, flags, mode & PERMISSION_BITS)
+    } catch (err) {
+        throw new OperationError(`cannot create a file in ${dirname(outPath)}: ${messageOf(err)}`,
+            { cause: err })
+    }
+
+    const onSignal = (signal: NodeJS.Signals): void => {
+        for (const s of SIGNALS) process.off(s, onSignal)
+        try {
+            rmSync(temp, { force: true })
+        } catch {
+            // The process is being stopped; nothing more can be done.
+        }
+        process.kill(process.pid, signal)
+    }
+    for (const s of SIGNALS) process.on(s, onSignal)
+
+    try {
+        const out = handle
+        await out.chmod(mode & PERMISSION_BITS)
+        await produce(async (bytes) => {
+            await out.write(bytes)
+        })
+        await out.sync()
+        await out.close()
+        handle = undefined
+        await rename(temp, outPath)
+    } catch (err) {
+        await handle?.close().catch(() => undefined)
+        await rm(temp, { force: true }).catch(() => undefined)
+        if (err instanceof HomeageError) throw err
+        throw new OperationError(`cannot write ${outPath}: ${messageOf(err)}`, { cause: err })
+    } finally {
+        for (const s of SIGNALS) process.off(s, onSignal)
+    }
+}
