@@ -113,38 +113,38 @@ async function readFromTerminal(prompt: string): Promise<string | undefined> {
 function collectLine(input: ReadStream): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
         let typed = ""
-        let settled = false
-        const finish = (value: string | undefined, err?: Error): void => {
-            settled = true
+        const finish = (value: string | undefined, err?: Error): true => {
             input.off("data", onData)
             if (err === undefined) resolve(value)
             else reject(err)
+            return true
         }
-        const onData = (piece: Buffer | string): void => {
-            const chars = Array.from(typeof piece === "string" ? piece : piece.toString("utf8"))
+        /** Takes typed characters; true once the answer is complete. */
+        const consume = (text: string): boolean => {
+            const chars = Array.from(text)
             for (const [index, char] of chars.entries()) {
                 if (char === "\r" || char === "\n") {
                     typedAhead = chars.slice(index + 1).join("")
-                    finish(typed)
-                    return
+                    return finish(typed)
                 }
                 if (char === CTRL_C) {
-                    finish(undefined, new OperationError("cancelled at the passphrase prompt"))
-                    return
+                    return finish(undefined, new OperationError("cancelled at the passphrase prompt"))
                 }
-                if (char === CTRL_D && typed === "") {
-                    finish(undefined)
-                    return
-                }
+                if (char === CTRL_D && typed === "") return finish(undefined)
+
                 if (char === CTRL_U) typed = ""
                 else if (BACKSPACE.has(char)) typed = Array.from(typed).slice(0, -1).join("")
                 else if (typed.length < MAX_PASSPHRASE_BYTES) typed += char
             }
+            return false
         }
+        const onData = (piece: Buffer): void => {
+            consume(piece.toString("utf8"))
+        }
+
         const earlier = typedAhead
         typedAhead = ""
-        if (earlier !== "") onData(earlier)
-        if (settled) return
+        if (earlier !== "" && consume(earlier)) return
         input.on("data", onData)
         input.resume()
     })
