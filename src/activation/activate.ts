@@ -2,9 +2,6 @@
  * `activate` and `check` as library calls: check everything first, then take
  * the state lock and switch. The CLI commands are thin wrappers around these.
  */
-import { dirname } from "node:path"
-
-import { hasLeftoverTemps } from "../fs/atomic.js"
 import {
     currentGeneration, pendingGeneration,
 } from "../generations/generations.js"
@@ -12,8 +9,7 @@ import { acquireLock } from "../generations/lock.js"
 import type { StatePaths } from "../generations/state.js"
 import type { Desired } from "./desired.js"
 import { planActivation, type Plan } from "./plan.js"
-import { outputsOf } from "./outputs.js"
-import { silentReporter, type Reporter } from "./report.js"
+import type { Reporter } from "./report.js"
 import type { ServiceManager } from "./services.js"
 import { applyPlan, type SwitchResult } from "./switch.js"
 
@@ -56,10 +52,6 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
     let plan = await planActivation(desired, planOptions)
     if (options.dryRun === true) return applyPlan(plan, options)
 
-    // Nothing to do: answer without taking the lock, so not even the state dir changes.
-    const preview = await applyPlan(plan, { ...options, dryRun: true, reporter: silentReporter })
-    if (await isNoop(plan, preview)) return preview
-
     const lock = await acquireLock(options.paths, options.command ?? "activate")
     try {
         const current = await currentGeneration(options.paths)
@@ -72,20 +64,6 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
     } finally {
         await lock.release()
     }
-}
-
-async function isNoop(plan: Plan, preview: SwitchResult): Promise<boolean> {
-    const changes = preview.added.length + preview.changed.length + preview.removed.length
-        + preview.restored.length + preview.kept.length + plan.backups.length
-    if (!preview.unchanged || changes > 0) return false
-    if (plan.pending !== undefined || plan.runtimeDir.tighten) return false
-
-    const folders = new Set((plan.current ? outputsOf(plan.current) : [])
-        .map((o) => dirname(o.path)))
-    for (const folder of folders) {
-        if (await hasLeftoverTemps(folder)) return false
-    }
-    return true
 }
 
 /** The summary line of an activation: counts, and the generation now current. */

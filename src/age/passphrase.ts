@@ -128,7 +128,7 @@ function collectLine(input: ReadStream): Promise<string | undefined> {
                     return finish(typed)
                 }
                 if (char === CTRL_C) {
-                    return finish(undefined, new OperationError("cancelled at the passphrase prompt"))
+                    return finish(undefined, new OperationError("cancelled at a passphrase prompt"))
                 }
                 if (char === CTRL_D && typed === "") return finish(undefined)
 

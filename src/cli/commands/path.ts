@@ -8,10 +8,11 @@ import { UsageError } from "../../errors.js"
 import type { CommandRun } from "../context.js"
 
 function configFile(explicit: string | undefined, env: ReturnType<typeof environment>) {
+    const given = explicit !== undefined && explicit !== ""
     try {
         return findConfigFile({ explicit, env, cwd: process.cwd() })
     } catch (err) {
-        if (err instanceof UsageError && explicit === undefined) return undefined
+        if (err instanceof UsageError && !given) return undefined
         throw err
     }
 }

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+
+import { environment, loadConfig } from "../../src/config/index.js"
+import { runCli } from "../helpers/cli.js"
+import { type Sandbox, makeSandbox, removeSandbox, sshKey } from "./helpers.js"
+
+let box: Sandbox
+
+before(() => {
+    box = makeSandbox("init")
+})
+
+after(() => {
+    removeSandbox(box)
+})
+
+function freshHome(name: string): { env: NodeJS.ProcessEnv, home: string, cwd: string } {
+    const home = join(box.root, name)
+    const cwd = join(home, "dotfiles")
+    mkdirSync(cwd, { recursive: true })
+    const env = { ...box.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config") }
+    return { env, home, cwd }
+}
+
+test("init writes a config and a new identity whose recipient it lists", async () => {
+    const { env, home, cwd } = freshHome("fresh")
+    const r = await runCli(["init"], { cwd, env })
+
+    assert.equal(r.code, 0, r.stderr)
+    const identity = join(home, ".config", "homeage", "identity.txt")
+    const config = join(cwd, "homeage.toml")
+    assert.equal(statSync(identity).mode & 0o777, 0o600)
+    assert.equal(statSync(join(home, ".config", "homeage")).mode & 0o777, 0o700)
+    assert.equal(statSync(config).mode & 0o777, 0o644)
+
+    const recipient = execFileSync("age-keygen", ["-y", identity], { encoding: "utf8" }).trim()
+    const text = readFileSync(config, "utf8")
+    assert.ok(text.includes(`recipients = [\n    "${recipient}",\n]\n`))
+    assert.match(readFileSync(identity, "utf8"),
+        new RegExp(`^# created: \\S+\\n# public key: ${recipient}\\nAGE-SECRET-KEY-1[0-9A-Z]+\\n$`))
+    assert.match(r.stdout, /next: .*homeage edit example/)
+    assert.doesNotMatch(r.stdout + r.stderr, /AGE-SECRET-KEY/)
+
+    const loaded = await loadConfig(config, environment(env))
+    assert.deepEqual(loaded.recipients, [recipient])
+    assert.deepEqual(loaded.secrets, [])
+    assert.deepEqual(loaded.identityPaths, [identity])
+})
+
+test("init refuses to overwrite a config: exit 1, files unchanged", async () => {
+    const { env, home, cwd } = freshHome("twice")
+    assert.equal((await runCli(["init"], { cwd, env })).code, 0)
+    const config = join(cwd, "homeage.toml")
+    const identity = join(home, ".config", "homeage", "identity.txt")
+    const configBefore = readFileSync(config)
+    const identityBefore = readFileSync(identity)
+
+    const r = await runCli(["init"], { cwd, env })
+
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /homeage\.toml already exists; init leaves it unchanged/)
+    assert.deepEqual(readFileSync(config), configBefore)
+    assert.deepEqual(readFileSync(identity), identityBefore)
+})
+
+test("init refuses when a YAML config is there, and creates no identity", async () => {
+    const { env, home, cwd } = freshHome("yaml")
+    writeFileSync(join(cwd, "homeage.yaml"), "recipients: []\n")
+
+    const r = await runCli(["init"], { cwd, env })
+
+    assert.equal(r.code, 1)
+    assert.equal(existsSync(join(cwd, "homeage.toml")), false)
+    assert.equal(existsSync(join(home, ".config", "homeage", "identity.txt")), false)
+})
+
+test("with a usable SSH key, init creates no identity and lists the key", async () => {
+    const { env, home, cwd } = freshHome("ssh")
+    mkdirSync(join(home, ".ssh"), { mode: 0o700 })
+    const publicKey = sshKey(join(home, ".ssh", "id_ed25519"))
+
+    const r = await runCli(["init"], { cwd, env })
+
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(existsSync(join(home, ".config", "homeage", "identity.txt")), false)
+    const blob = publicKey.split(" ")[1]!
+    assert.match(readFileSync(join(cwd, "homeage.toml"), "utf8"),
+        new RegExp(`recipients = \\[\\n    "ssh-ed25519 ${blob.replaceAll("+", "\\+")}`))
+    const loaded = await loadConfig(join(cwd, "homeage.toml"), environment(env))
+    assert.equal(loaded.recipients.length, 1)
+})
