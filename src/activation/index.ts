@@ -14,7 +14,7 @@ export {
     type RuntimeOptions, type RuntimeResult, type StatusReport, type SecretStatus,
     type OutputStatus,
 } from "./runtime.js"
-export type { ServiceManager } from "./services.js"
+export { serviceSecrets, type ServiceManager, type ServicePlan } from "./services.js"
 export { showPath, silentReporter, type Reporter } from "./report.js"
 export { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
 export { loadActivationInput, stateFor, type ActivationInput } from "./from-config.js"

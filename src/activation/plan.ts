@@ -22,6 +22,7 @@ import {
 } from "./outputs.js"
 import { showPath, type Reporter } from "./report.js"
 import { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
+import { planServices, type ServiceManager, type ServicePlan } from "./services.js"
 
 /** Options of {@link planActivation}. */
 export interface PlanOptions {
@@ -35,6 +36,8 @@ export interface PlanOptions {
     problems?: string[]
     /** The home folder, to show paths as `~/…`. */
     home?: string | undefined
+    /** The service manager of `systemd`/`launchd`; its plan is part of the check. */
+    services?: ServiceManager | undefined
 }
 
 /** A secret of the plan: what is wanted, what was there, and its plaintext if decrypted. */
@@ -66,6 +69,8 @@ export interface Plan {
     secrets: PlannedSecret[]
     backups: Backup[]
     runtimeDir: RuntimeDirCheck
+    /** What the service manager will change after the switch, if there is one. */
+    services: ServicePlan | undefined
 }
 
 /** Outputs an earlier generation (current or pending) wrote, by path. */
@@ -198,6 +203,9 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
         await decryptAll(toDecrypt, desired.identityPaths, options.reporter, problems, warnings)
     }
 
+    const services = options.services === undefined ? undefined
+        : await planServices(options.services, desired.secrets, current?.secrets ?? [], problems)
+
     for (const line of warnings) options.reporter.warn(line)
     if (problems.length > 0) {
         const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`
@@ -206,7 +214,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     }
     return {
         desired, paths: options.paths, current, currentNumber, pending, key,
-        secrets, backups, runtimeDir,
+        secrets, backups, runtimeDir, services,
     }
 }
 

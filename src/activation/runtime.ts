@@ -86,6 +86,7 @@ async function requireKey(paths: StatePaths): Promise<HashKey> {
 export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResult> {
     const { paths, reporter } = options
     const show = (p: string): string => showPath(p, options.home)
+    await requireCurrent(paths)
     const lock = await acquireLock(paths, "start")
     try {
         const manifest = await requireCurrent(paths)
@@ -206,6 +207,7 @@ async function recordFolders(
 export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResult> {
     const { paths, reporter } = options
     const show = (p: string): string => showPath(p, options.home)
+    await requireCurrent(paths)
     const lock = await acquireLock(paths, "stop")
     try {
         const manifest = await requireCurrent(paths)

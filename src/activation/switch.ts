@@ -41,7 +41,7 @@ export interface SwitchOptions {
     generationsToKeep: number
     /** The home folder, to show paths as `~/…`. */
     home?: string | undefined
-    /** Follows the switch for `systemd` and `launchd`; none for `activation`. */
+    /** Applies the plan's service changes after the switch; none for `activation`. */
     services?: ServiceManager | undefined
 }
 
@@ -238,6 +238,11 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
     }
 
     await cleanUp(plan, manifest, key, dryRun, result, options)
+    if (dryRun) {
+        for (const line of plan.services?.summary ?? []) {
+            reporter.info(`would change services: ${line}`)
+        }
+    }
 
     if (!dryRun) await finish(plan, manifest, created, unchanged, options)
     return result
@@ -332,5 +337,7 @@ async function finish(
         for (const n of pruned) options.reporter.detail(`pruned generation ${n}`)
     }
 
-    await options.services?.install(manifest, plan.current, options.reporter)
+    if (options.services !== undefined && plan.services !== undefined) {
+        await options.services.apply(plan.services, options.reporter)
+    }
 }

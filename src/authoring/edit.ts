@@ -82,8 +82,10 @@ interface EditTarget {
  * resolved or recipients that cannot be used, and an `OperationError` (exit 1)
  * when decryption, the editor (non-zero exit, killed), a signal (SIGINT,
  * SIGTERM, SIGHUP) or a write fails; in every such case the encrypted file is
- * byte-identical to before and no plaintext file remains. A new secret saved
- * empty is not written (outcome `empty`); an existing one saved empty is.
+ * byte-identical to before and no plaintext file remains. Empty content is
+ * never written: a new secret left empty is outcome `empty`, and an existing
+ * secret emptied is an `OperationError` (an empty or closed standard input must
+ * not wipe a secret).
  */
 export async function editSecret(options: EditOptions): Promise<EditResult> {
     const config = await loadOptionalConfig(
@@ -112,9 +114,15 @@ export async function editSecret(options: EditOptions): Promise<EditResult> {
         warnIfRekeyDue(options, target, old?.bytes)
         return result("unchanged")
     }
-    if (old === undefined && edited.length === 0) return result("empty")
+    if (edited.length === 0) {
+        if (old === undefined) return result("empty")
+        // Empty input is far more often a missing stdin than a wish to empty a secret.
+        throw new OperationError(`the new content of ${target.label} is empty, so it was not `
+            + `written; ${kept} (to remove the secret, delete its file and its config entry)`)
+    }
 
     const ciphertext = await encrypt(edited, recipients, { armor: old?.armored ?? false })
+    await refuseIfChangedMeanwhile(target, old?.bytes)
     await writeSource(target, ciphertext, old?.mode)
     return result(old === undefined ? "created" : "written")
 }
@@ -268,6 +276,24 @@ async function runtimeBase(config: Config | undefined, env: Environment): Promis
     throw new UsageError("$XDG_RUNTIME_DIR is not set, and edit keeps plaintext only on tmpfs; "
         + "set it to a folder of yours on tmpfs (such as /run/user/$UID), or pass the content "
         + "on standard input")
+}
+
+/**
+ * Refuses to write when the encrypted file changed (or appeared) while the user
+ * edited, for example by a `git pull`: replacing it would silently drop that
+ * change.
+ */
+async function refuseIfChangedMeanwhile(target: EditTarget, old: Uint8Array | undefined,
+): Promise<void> {
+    const now = await readFile(target.source).catch((err: unknown) => {
+        if (errnoOf(err) === "ENOENT") return undefined
+        throw new OperationError(`cannot read ${target.label}: ${messageOf(err)}`, { cause: err })
+    })
+    const same = now === undefined ? old === undefined
+        : old !== undefined && Buffer.from(old).equals(now)
+    if (same) return
+    throw new OperationError(`${target.label} changed on disk while it was being edited; `
+        + "nothing was written (run the edit again on the new version)")
 }
 
 async function writeSource(target: EditTarget, ciphertext: Uint8Array, mode: number | undefined,

@@ -180,16 +180,25 @@ ${list}
 # Where the plaintext lives; it must be on tmpfs.
 # runtimeDir = "$XDG_RUNTIME_DIR/secrets"
 
-# A secret: uncomment these lines, run \`homeage edit example\` to write its
-# content, then \`homeage activate\`.
+# A secret. Write its encrypted file first with
+# \`homeage edit ${EXAMPLE_SOURCE} -r RECIPIENT\`, then uncomment these lines;
+# from then on \`homeage edit example\` changes it and \`homeage activate\` puts
+# it in place.
 # [secrets.example]
 # source = "${EXAMPLE_SOURCE}"
 # symlinks = ["~/.config/example/token"]
 `
 }
 
-/** The line `init` prints last: what to do next. */
+/**
+ * The line `init` prints last: the command that writes a first secret, with
+ * the first recipient filled in (quoted for a shell), and what to do after.
+ */
 export function nextStep(result: InitResult, cwd: string): string {
     const config = displayPath(result.configFile, cwd)
-    return `next: uncomment the example secret in ${config}, then run \`homeage edit example\``
+    const [first] = result.recipients
+    const recipient = first === undefined ? "RECIPIENT"
+        : /^[A-Za-z0-9]+$/.test(first) ? first : `'${first.replaceAll("'", "'\\''")}'`
+    return `next: run \`homeage edit ${EXAMPLE_SOURCE} -r ${recipient}\` to write a first `
+        + `secret, then uncomment [secrets.example] in ${config} and run \`homeage activate\``
 }

@@ -7,7 +7,7 @@ import { readFile, stat } from "node:fs/promises"
 
 import type { Recipient } from "age-encryption"
 
-import { type PassphraseReader, decrypt, encrypt } from "../age/index.js"
+import { type IdentitySet, type PassphraseReader, decrypt, encrypt } from "../age/index.js"
 import { isArmored, recipientMismatches } from "../age/recipient-match.js"
 import type { Environment, SecretConfig } from "../config/index.js"
 import { OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
@@ -122,7 +122,7 @@ function parseAll(secrets: SecretConfig[], file: string): Map<string, Recipient[
 
 async function prepare(
     secret: SecretConfig, recipients: Recipient[],
-    identities: Parameters<typeof decrypt>[1], cwd: string,
+    identities: IdentitySet, cwd: string,
 ): Promise<Prepared> {
     const source = displayPath(secret.source, cwd)
     const label = `secret ${secret.name} (${source})`

@@ -135,15 +135,6 @@ export async function removeLeftoverTemps(folder: string): Promise<string[]> {
     return removed
 }
 
-/** Whether `folder` holds any temp file a crashed run left (read only; missing is none). */
-export async function hasLeftoverTemps(folder: string): Promise<boolean> {
-    try {
-        return (await readdir(folder)).some((name) => name.startsWith(TEMP_PREFIX))
-    } catch {
-        return false
-    }
-}
-
 /** Whether `path` is a name homeage uses for temp files. */
 export function isTempName(path: string): boolean {
     return basename(path).startsWith(TEMP_PREFIX)

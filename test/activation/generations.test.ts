@@ -56,7 +56,8 @@ symlinks = ["~/deploy-link"]
 `)
     let r = await w.cli(["activate"])
     assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /~\/\.profile: a regular file that homeage does not manage is in the way/)
+    assert.match(r.stderr,
+        /~\/\.profile: a regular file that homeage does not manage is in the way/)
 
     r = await w.cli(["activate", "--backup", "bak"])
     assert.equal(r.code, 0, r.stderr)

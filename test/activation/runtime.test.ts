@@ -45,6 +45,16 @@ test("a re-run with nothing changed rewrites nothing and says so", async () => {
     const quiet = await w.cli(["-q", "activate"])
     assert.equal(quiet.code, 0)
     assert.equal(quiet.stdout + quiet.stderr, "")
+
+    // Nothing is decrypted when nothing changed: the identity is not even read.
+    renameSync(w.identity, `${w.identity}.away`)
+    try {
+        const r2 = await w.cli(["activate"])
+        assert.equal(r2.code, 0, r2.stderr)
+        assert.equal(r2.stdout, "homeage: no changes (generation 1)\n")
+    } finally {
+        renameSync(`${w.identity}.away`, w.identity)
+    }
 })
 
 test("a missing symlink is restored without a new generation", async () => {
@@ -138,7 +148,8 @@ test("status tells modified, elsewhere and missing apart, and exits 1", async ()
         { path: join(w.home, ".netrc"), state: "modified" },
     ])
     const text = await w.cli(["status"])
-    assert.match(text.stdout, /^ {2}symlink ~\/\.config\/gh\/token: elsewhere \(-> \/etc\/hostname\)$/m)
+    assert.match(text.stdout,
+        /^ {2}symlink ~\/\.config\/gh\/token: elsewhere \(-> \/etc\/hostname\)$/m)
     assert.match(text.stdout, /^ {2}copy ~\/\.netrc: modified$/m)
 })
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict"
+import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,9 +11,12 @@ import {
     mountRuntime, removeSandbox, runInTerminal, writeScript,
 } from "./helpers.js"
 
-const OLD = "token=alpha-7781\n"
-const NEW = "token=bravo-7781\n"
-const PIPED = "token=charlie-3302\n"
+// A nonce per run, so that a scan never sees another run's plaintext (the suite
+// may run twice at once on one machine, each with its runtime dir under /tmp).
+const NONCE = randomBytes(8).toString("hex")
+const OLD = `token=alpha-${NONCE}\n`
+const NEW = `token=bravo-${NONCE}\n`
+const PIPED = `token=charlie-${NONCE}\n`
 
 let box: Sandbox
 let project: string
@@ -233,5 +237,26 @@ test("a runtime dir that is not on tmpfs is refused, and no plaintext is written
     assert.equal(r.code, 2)
     assert.match(r.stdout, /not on tmpfs or ramfs/)
     assert.deepEqual(entries(disk), [])
+    assert.deepEqual(readFileSync(source), original)
+})
+
+test("a .age changed on disk during the edit is not overwritten: exit 1", async () => {
+    const theirs = ageEncrypt("token=their-change\n", [recipientA])
+    const theirsFile = join(box.root, "theirs.age")
+    writeFileSync(theirsFile, theirs)
+    const r = await editWith(`sed -i 's/alpha/bravo/' "$1"\ncp ${JSON.stringify(theirsFile)} `
+        + JSON.stringify(source))
+
+    assert.equal(r.code, 1)
+    assert.match(r.stdout, /changed on disk while it was being edited; nothing was written/)
+    assert.deepEqual(readFileSync(source), theirs)
+    assertNoPlaintextLeft()
+})
+
+test("empty standard input never wipes an existing secret: exit 1, unchanged", async () => {
+    const r = await runCli(["edit", "token"], { cwd: project, env: box.env, input: "" })
+
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /is empty, so it was not written; secrets\/token\.age is unchanged/)
     assert.deepEqual(readFileSync(source), original)
 })

@@ -42,7 +42,8 @@ test("init writes a config and a new identity whose recipient it lists", async (
     assert.ok(text.includes(`recipients = [\n    "${recipient}",\n]\n`))
     assert.match(readFileSync(identity, "utf8"),
         new RegExp(`^# created: \\S+\\n# public key: ${recipient}\\nAGE-SECRET-KEY-1[0-9A-Z]+\\n$`))
-    assert.match(r.stdout, /next: .*homeage edit example/)
+    assert.ok(r.stdout.includes(
+        `next: run \`homeage edit secrets/example.age -r ${recipient}\` to write a first secret`))
     assert.doesNotMatch(r.stdout + r.stderr, /AGE-SECRET-KEY/)
 
     const loaded = await loadConfig(config, environment(env))
@@ -92,4 +93,24 @@ test("with a usable SSH key, init creates no identity and lists the key", async 
         new RegExp(`recipients = \\[\\n    "ssh-ed25519 ${blob.replaceAll("+", "\\+")}`))
     const loaded = await loadConfig(join(cwd, "homeage.toml"), environment(env))
     assert.equal(loaded.recipients.length, 1)
+})
+
+test("the printed next step works: edit the example, declare it, edit it by name", async () => {
+    const { env, home, cwd } = freshHome("flow")
+    const init = await runCli(["init"], { cwd, env })
+    const identity = join(home, ".config", "homeage", "identity.txt")
+    const recipient = execFileSync("age-keygen", ["-y", identity], { encoding: "utf8" }).trim()
+
+    const first = await runCli(["edit", "secrets/example.age", "-r", recipient],
+        { cwd, env, input: "first\n" })
+    assert.equal(first.code, 0, init.stdout + first.stderr)
+
+    const config = join(cwd, "homeage.toml")
+    writeFileSync(config, readFileSync(config, "utf8")
+        .replace("# [secrets.example]\n# source", "[secrets.example]\nsource"))
+    const second = await runCli(["edit", "example"], { cwd, env, input: "second\n" })
+
+    assert.equal(second.code, 0, second.stderr)
+    assert.equal(execFileSync("age", ["-d", "-i", identity, join(cwd, "secrets", "example.age")],
+        { encoding: "utf8" }), "second\n")
 })

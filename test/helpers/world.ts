@@ -115,7 +115,7 @@ export function makeWorld(): World {
             return out
         },
         config(toml) {
-            writeFileSync(configFile, `identityPaths = ["~/keys/identity.txt"]\n` +
+            writeFileSync(configFile, "identityPaths = [\"~/keys/identity.txt\"]\n" +
                 `installationType = "activation"\n${toml}`)
         },
         env,

@@ -1,0 +1,239 @@
+/**
+ * The age commands' failures, through the CLI: each test checks the exit
+ * status, the gist of the message, that the message does not echo what it
+ * must not, and that no output file (nor temp file) exists afterwards.
+ */
+import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import {
+    existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync,
+} from "node:fs"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+
+import * as vectors from "cctv-age"
+
+import { CLI } from "./helpers/cli.js"
+import { homeage, must, tempFolder } from "./age/helpers.js"
+
+const work = tempFolder("errors")
+const dir = work.dir
+const outDir = join(dir, "out")
+const out = join(outDir, "plain.txt")
+let key = ""
+let recipient = ""
+const plaintext = randomBytes(3 * 65536 + 100)
+let encrypted: Buffer = Buffer.alloc(0)
+
+before(async () => {
+    mkdirSync(outDir)
+    key = join(dir, "key.txt")
+    await must("age-keygen", ["-o", key])
+    recipient = (await must("age-keygen", ["-y", key])).toString().trim()
+    writeFileSync(join(dir, "plain"), plaintext)
+    encrypted = await must("age", ["-e", "-r", recipient, join(dir, "plain")])
+})
+
+after(() => {
+    work.remove()
+})
+
+/** Writes `bytes` as a file to decrypt and returns its path. */
+function input(name: string, bytes: Uint8Array): string {
+    const path = join(dir, name)
+    writeFileSync(path, bytes)
+    return path
+}
+
+function assertNoOutput(): void {
+    assert.deepEqual(readdirSync(outDir), [], "no output or temp file may exist")
+}
+
+/** Where the payload starts: after the MAC line and the 16-byte nonce. */
+function payloadStart(file: Buffer): number {
+    return file.indexOf("\n---") + file.subarray(file.indexOf("\n---") + 1).indexOf("\n") + 2
+        + 16
+}
+
+/** Size of a sealed full chunk. */
+const SEALED = 65536 + 16
+
+async function decryptFails(file: string, code: number, gist: RegExp): Promise<string> {
+    const r = await homeage(["decrypt", "-i", key, "-o", out, file])
+    assert.equal(r.code, code, r.stderr)
+    assert.match(r.stderr, gist)
+    assert.ok(r.stderr.includes(file), "the message names the input file")
+    assertNoOutput()
+
+    const stdout = await homeage(["decrypt", "-i", key, file])
+    assert.equal(stdout.code, code)
+    assert.equal(stdout.stdout.length, 0, "no plaintext on standard output")
+    return r.stderr
+}
+
+test("the unmodified file decrypts (the baseline of the cases below)", async () => {
+    const r = await homeage(["decrypt", "-i", key, "-o", out, input("good.age", encrypted)])
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(readFileSync(out).equals(plaintext))
+    assert.equal(readdirSync(outDir).length, 1)
+    await must("rm", [out])
+})
+
+test("malformed header: exit 1, not a valid age file", async () => {
+    const bad = Buffer.from(encrypted)
+    bad.write("-> X25519  ", encrypted.indexOf("-> X25519"), "latin1")
+    await decryptFails(input("bad-header.age", bad), 1, /not a valid age file/)
+
+    const notAge = input("not-age.age", Buffer.from("hello, world\n"))
+    await decryptFails(notAge, 1, /not an age file/)
+})
+
+test("truncated at a chunk boundary: exit 1, truncated", async () => {
+    const cut = encrypted.subarray(0, payloadStart(encrypted) + 2 * SEALED)
+    await decryptFails(input("truncated.age", cut), 1, /truncated.*without its last chunk/)
+
+    const headerOnly = encrypted.subarray(0, payloadStart(encrypted) - 16)
+    await decryptFails(input("header-only.age", headerOnly), 1, /truncated/)
+})
+
+test("truncated inside the last chunk: exit 1, cut short", async () => {
+    const cut = encrypted.subarray(0, encrypted.length - 7)
+    await decryptFails(input("cut.age", cut), 1, /chunk 4 \(the last\).*cut short/)
+})
+
+test("tampered payload, last chunk: exit 1, tampered, nothing written", async () => {
+    const bad = Buffer.from(encrypted)
+    bad[bad.length - 20]! ^= 0x01
+    await decryptFails(input("tampered-last.age", bad), 1, /tampered.*chunk 4/)
+})
+
+test("tampered payload, middle chunk: exit 1, tampered, an existing output kept", async () => {
+    const bad = Buffer.from(encrypted)
+    bad[payloadStart(encrypted) + SEALED + 100]! ^= 0x80
+    const file = input("tampered-middle.age", bad)
+
+    writeFileSync(out, "old content\n")
+    const r = await homeage(["decrypt", "-i", key, "-o", out, file])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /tampered.*chunk 2 failed authentication/)
+    assert.equal(readFileSync(out, "utf8"), "old content\n")
+    assert.deepEqual(readdirSync(outDir), ["plain.txt"])
+    await must("rm", [out])
+    await decryptFails(file, 1, /chunk 2/)
+})
+
+test("wrong key: exit 1, no identity matched, the identity files tried listed", async () => {
+    const other = join(dir, "other.txt")
+    await must("age-keygen", ["-o", other])
+    const r = await homeage(["decrypt", "-i", other, "-o", out, input("wrong.age", encrypted)])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /no identity matched/)
+    assert.ok(r.stderr.includes(`identity files tried: ${other}`), r.stderr)
+    assertNoOutput()
+})
+
+test("identity file errors: exit 2, file and line number, the line not echoed", async () => {
+    const secretish = "NOT-A-KEY-but-private-looking-text"
+    const file = input("broken-id.txt", Buffer.from(`# comment\n\n${secretish}\n`))
+    const r = await homeage(["decrypt", "-i", file, "-o", out, input("x.age", encrypted)])
+    assert.equal(r.code, 2)
+    assert.ok(r.stderr.includes(`${file}:3: not an identity line`), r.stderr)
+    assert.ok(!r.stderr.includes(secretish))
+    assertNoOutput()
+
+    const bad = Buffer.from(readFileSync(key, "utf8").replace(/AGE-SECRET-KEY-1(.)/, (m, c) =>
+        m.slice(0, -1) + (c === "Q" ? "P" : "Q")))
+    const corrupt = input("corrupt-id.txt", bad)
+    const c = await homeage(["decrypt", "-i", corrupt, "-o", out, input("x.age", encrypted)])
+    assert.equal(c.code, 2)
+    assert.match(c.stderr, /corrupt-id\.txt:3: malformed X25519 identity/)
+    assert.ok(!c.stderr.includes("AGE-SECRET-KEY"))
+    assertNoOutput()
+})
+
+test("a recipient given as an identity: exit 2, says so, not echoed", async () => {
+    const file = input("recipient-as-id.txt", Buffer.from(`${recipient}\n`))
+    const r = await homeage(["decrypt", "-i", file, "-o", out, input("x.age", encrypted)])
+    assert.equal(r.code, 2)
+    assert.ok(r.stderr.includes(`${file}:1: this is a recipient (a public key), not an identity`))
+    assert.ok(!r.stderr.includes(recipient))
+    assertNoOutput()
+
+    const pub = input("ssh-as-id.txt", Buffer.from(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOAxapmJ4AItUEE1OXs151/MRw16MMQq+3e0lGc6jP/b me\n"))
+    const s = await homeage(["decrypt", "-i", pub, "-o", out, input("x.age", encrypted)])
+    assert.equal(s.code, 2)
+    assert.match(s.stderr, /:1: this is an SSH public key, not an identity/)
+    assertNoOutput()
+})
+
+test("an identity given as a recipient: exit 2, the secret key not echoed", async () => {
+    const secret = readFileSync(key, "utf8").split("\n").find((l) => l.startsWith("AGE-"))!
+    const r = await homeage(["encrypt", "-r", secret, "-o", join(outDir, "x.age"),
+        join(dir, "plain")])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /this is an identity \(a secret key\), not a recipient/)
+    assert.ok(!r.stderr.includes(secret))
+    assertNoOutput()
+})
+
+test("keygen -o an existing file: exit 1, the file byte-identical", async () => {
+    const existing = join(dir, "existing-key.txt")
+    const before = Buffer.from("# precious\nAGE-SECRET-KEY-1EXISTING\n")
+    writeFileSync(existing, before, { mode: 0o600 })
+    const r = await homeage(["keygen", "-o", existing])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /already exists; keygen never overwrites/)
+    assert.ok(readFileSync(existing).equals(before))
+    assert.equal(r.stdout.length, 0)
+})
+
+test("scrypt stanza not alone: exit 1, header error", async () => {
+    const vector = Buffer.from((vectors as Record<string, Uint8Array>).scrypt_and_x25519!)
+    const file = input("scrypt-not-alone.age", vector.subarray(vector.indexOf("\n\n") + 2))
+    await decryptFails(file, 1, /passphrase \(scrypt\) stanza must be the only stanza/)
+})
+
+test("excessive scrypt work factor: exit 1, refused before asking a passphrase", async () => {
+    const vector = Buffer.from((vectors as Record<string, Uint8Array>).scrypt_work_factor_23!)
+    const file = input("work-factor.age", vector.subarray(vector.indexOf("\n\n") + 2))
+    const r = await homeage(["decrypt", "-o", out, file], { env: { HOMEAGE_ASKPASS: "false" } })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /work factor 23 is above the limit of 22/)
+    assertNoOutput()
+})
+
+test("a passphrase file given identities: exit 1, says to drop -i", async () => {
+    const vector = Buffer.from((vectors as Record<string, Uint8Array>).scrypt!)
+    const file = input("scrypt.age", vector.subarray(vector.indexOf("\n\n") + 2))
+    await decryptFails(file, 1, /encrypted with a passphrase.*without -i/)
+})
+
+test("a missing input file: exit 1, nothing created", async () => {
+    await decryptFails(join(dir, "missing.age"), 1, /cannot read .*missing\.age: no such file/)
+})
+
+test("SIGTERM while decrypting into -o: the temp file is removed", async () => {
+    const big = randomBytes(4 * 1024 * 1024)
+    const bigFile = input("big", big)
+    const sealed = await must("age", ["-e", "-r", recipient, bigFile])
+
+    const child = spawn(process.execPath, [CLI, "decrypt", "-i", key, "-o", out],
+        { stdio: ["pipe", "ignore", "pipe"], detached: true })
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => {
+        child.on("close", (_code, signal) => {
+            resolve(signal)
+        })
+    })
+    // Half the file, then wait (stdin stays open) until the temp file exists.
+    child.stdin.write(sealed.subarray(0, sealed.length / 2))
+    while (readdirSync(outDir).length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.match(readdirSync(outDir)[0]!, /^\.homeage-tmp-/)
+    child.kill("SIGTERM")
+    assert.equal(await exited, "SIGTERM")
+    assertNoOutput()
+    assert.equal(existsSync(out), false)
+})
