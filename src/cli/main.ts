@@ -97,9 +97,11 @@ function declare(program: Command, holder: { run?: () => Promise<number> }): voi
     add("stop", "remove the current generation's outputs",
         () => import("./commands/stop.js"))
         .argument("[NAME...]", "secrets to stop (default: all)")
+        .addOption(new Option("--from-unit", "run by a secret's service unit").hideHelp())
 
     add("status", "show each secret's plaintext, symlinks and copies",
         () => import("./commands/status.js"))
+        .argument("[NAME...]", "secrets to show (default: all)")
         .option("--json", "print JSON")
 
     add("path", "print the absolute path of a secret", () => import("./commands/path.js"))
