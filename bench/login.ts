@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto"
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 
-import { sideBySide } from "./measure.js"
+import { formatSeconds, sideBySide } from "./measure.js"
 import type { Contender, Progress, Sample } from "./measure.js"
 import type { BenchOptions } from "./options.js"
 import { run } from "./processes.js"
@@ -120,8 +120,9 @@ async function prepareCase(
         program: process.execPath, args: [HOMEAGE_BIN, ...args], env,
     })
 
-    progress(`login N = ${n}: homeage activate (untimed, once)`)
-    await run(homeage(["activate"]))
+    const activated = await run(homeage(["activate"]))
+    progress(`login N = ${n}: first homeage activate (untimed) took ` +
+        formatSeconds(activated.seconds))
     return { n, secrets, home, runtimeParent, runtimeDir: join(runtimeParent, "secrets"), homeage }
 }
 

@@ -226,6 +226,7 @@ test("SIGTERM while decrypting into -o: the temp file is removed", async () => {
             resolve(signal)
         })
     })
+    child.stdin.on("error", () => undefined)
     // Half the file, then wait (stdin stays open) until the temp file exists.
     child.stdin.write(sealed.subarray(0, sealed.length / 2))
     while (readdirSync(outDir).length === 0) {

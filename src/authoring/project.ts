@@ -71,7 +71,7 @@ export function selectSecrets(config: Config, names: string[]): SecretConfig[] {
     if (unknown.length > 0) {
         const known = config.secrets.map((s) => s.name).join(", ") || "none"
         throw new UsageError(`${config.file} declares no secret named `
-            + `${unknown.join(", ")} (declared: ${known})`, { problems: [] })
+            + `${unknown.join(", ")} (declared: ${known})`)
     }
     const wanted = new Set(names)
     return config.secrets.filter((secret) => wanted.has(secret.name))
