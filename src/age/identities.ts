@@ -451,6 +451,9 @@ export class LoadedIdentities implements IdentitySet {
             if (key !== null) return key
         }
         const answer = await this.passphrase(`Enter passphrase for ${what}: `)
+        if (answer === undefined && this.passphrases.length > 0) {
+            throw new FormatProblem("no-match", "incorrect passphrase")
+        }
         if (answer === undefined) {
             throw new FormatProblem("no-match", "it is encrypted with a passphrase, and there is"
                 + " no terminal to ask for it; set HOMEAGE_ASKPASS to a program that prints it")

@@ -9,7 +9,7 @@ import { resolve } from "node:path"
 import { type IdentitySet, type PassphraseReader, loadIdentities } from "../age/index.js"
 import {
     type Config, type Environment, type SecretConfig, defaultIdentityCandidates, findConfigFile,
-    loadConfig,
+    findOptionalConfigFile, loadConfig,
 } from "../config/index.js"
 import { UsageError } from "../errors.js"
 import type { Reporter } from "./reporter.js"
@@ -34,16 +34,9 @@ export async function loadProjectConfig(lookup: ConfigLookup): Promise<Config> {
  * that exists but is invalid is still a `UsageError`.
  */
 export async function loadOptionalConfig(lookup: ConfigLookup): Promise<Config | undefined> {
-    let file: string
-    try {
-        file = findConfigFile(lookup)
-    } catch (err) {
-        const nothingFound = err instanceof UsageError
-            && err.problems.every((problem) => problem.startsWith("looked for "))
-        if (nothingFound) return undefined
-        throw err
-    }
-    return loadConfig(file, lookup.env)
+    const file = findOptionalConfigFile(lookup)
+    if (file === undefined) return undefined
+    return loadConfig(file, lookup.env, { allowMissingSources: true })
 }
 
 /**

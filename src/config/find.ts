@@ -38,6 +38,27 @@ function candidateIn(folder: string): string | undefined {
     return found[0]
 }
 
+function searchedFolders(options: FindConfigOptions): string[] {
+    return [resolve(options.cwd), join(options.env.XDG_CONFIG_HOME, "homeage")]
+}
+
+/**
+ * Like {@link findConfigFile}, but `undefined` when no config file exists in
+ * the places searched (for commands that work without one, such as `edit FILE`).
+ * Two config files in one folder are still a `UsageError`.
+ */
+export function findOptionalConfigFile(options: FindConfigOptions): string | undefined {
+    const { explicit, env, cwd } = options
+    if (explicit !== undefined && explicit !== "") return resolve(cwd, explicit)
+    if (env.HOMEAGE_CONFIG !== undefined) return resolve(cwd, env.HOMEAGE_CONFIG)
+
+    for (const folder of searchedFolders(options)) {
+        const found = candidateIn(folder)
+        if (found !== undefined) return found
+    }
+    return undefined
+}
+
 /**
  * The absolute path of the config file to use. A file named by `--config` or
  * `$HOMEAGE_CONFIG` is returned as given (resolved against `cwd`; whether it
@@ -46,16 +67,10 @@ function candidateIn(folder: string): string | undefined {
  * places searched, with the fix, when there is none.
  */
 export function findConfigFile(options: FindConfigOptions): string {
-    const { explicit, env, cwd } = options
-    if (explicit !== undefined && explicit !== "") return resolve(cwd, explicit)
-    if (env.HOMEAGE_CONFIG !== undefined) return resolve(cwd, env.HOMEAGE_CONFIG)
+    const found = findOptionalConfigFile(options)
+    if (found !== undefined) return found
 
-    const folders = [resolve(cwd), join(env.XDG_CONFIG_HOME, "homeage")]
-    for (const folder of folders) {
-        const found = candidateIn(folder)
-        if (found !== undefined) return found
-    }
-
+    const folders = searchedFolders(options)
     const names = `homeage.{${CONFIG_EXTENSIONS.join(",")}}`
     const places = folders.map((folder) => join(folder, names))
     throw new UsageError(`no config file found (looked for ${places.join(" and ")}, and `

@@ -5,7 +5,7 @@
  */
 export type { Config, InstallationType, SecretConfig } from "./types.js"
 export { type Environment, environment } from "./environment.js"
-export { type FindConfigOptions, findConfigFile } from "./find.js"
+export { type FindConfigOptions, findConfigFile, findOptionalConfigFile } from "./find.js"
 export {
     defaultIdentityCandidates, defaultInstallationType, defaultRuntimeDir, loadConfig,
 } from "./load.js"

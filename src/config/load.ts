@@ -86,7 +86,11 @@ class Resolver {
     readonly problems: Problem[] = []
     private readonly checks: Promise<void>[] = []
 
-    constructor(private readonly env: Environment, private readonly folder: string) {}
+    constructor(
+        private readonly env: Environment,
+        private readonly folder: string,
+        private readonly allowMissingSources: boolean,
+    ) {}
 
     private report(path: readonly KeySegment[], message: string): void {
         this.problems.push({ path, message })
@@ -136,6 +140,7 @@ class Resolver {
         this.checks.push(stat(source).then((info) => {
             if (!info.isFile()) this.report(at, `${source} is not a regular file`)
         }, (err: unknown) => {
+            if (errnoOf(err) === "ENOENT" && this.allowMissingSources) return
             const reason = errnoOf(err) === "ENOENT"
                 ? `${source} does not exist (relative sources are taken from the config `
                     + `file's folder, ${this.folder})`
@@ -234,6 +239,15 @@ SecretConfig {
     }
 }
 
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+    /**
+     * Accept a `source` that does not exist yet (for `edit`, which creates it).
+     * A source that exists but is not a readable regular file is still an error.
+     */
+    allowMissingSources?: boolean
+}
+
 /**
  * Loads and validates the config file `file` (TOML, YAML or JSON by extension)
  * and resolves it against `env`: defaults applied, every path absolute and
@@ -246,14 +260,17 @@ SecretConfig {
  *   column; otherwise with every problem of the file in `problems`, each as
  *   `key.path: message`, in the order of the file.
  */
-export async function loadConfig(file: string, env: Environment): Promise<Config> {
+export async function loadConfig(
+    file: string, env: Environment, options: LoadConfigOptions = {},
+): Promise<Config> {
     const absolute = resolve(file)
     const format = formatOf(absolute)
     const text = await readConfigText(absolute)
     const data = parseConfigText(text, format, absolute)
 
     const parsed = configFileSchema.safeParse(data, { error: issueMessage })
-    const resolver = new Resolver(env, dirname(await realpath(absolute)))
+    const resolver = new Resolver(env, dirname(await realpath(absolute)),
+        options.allowMissingSources ?? false)
     const resolved = await resolver.resolve(data)
 
     const problems = [

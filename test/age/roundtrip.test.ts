@@ -81,7 +81,8 @@ test("armored output is 64 columns between the BEGIN and END lines", async () =>
 
 test("scrypt: encrypts with work factor 18; wrong passphrase is no match", async () => {
     const sealed = await encrypt(new Uint8Array([1, 2, 3]), [new ScryptRecipient("right")])
-    assert.match(Buffer.from(sealed).toString("latin1"), /^age-encryption\.org\/v1\n-> scrypt \S+ 18\n/)
+    const header = Buffer.from(sealed).toString("latin1")
+    assert.match(header, /^age-encryption\.org\/v1\n-> scrypt \S+ 18\n/)
     assert.deepEqual(await decrypt(sealed, passphraseIdentities(["right"]), "p"),
         new Uint8Array([1, 2, 3]))
     await assert.rejects(decrypt(sealed, passphraseIdentities(["wrong"]), "p"), (err) => {
