@@ -29,7 +29,8 @@ export class Logger {
     /** A line of the normal report, such as one secret added or removed. */
     info(line: string): void {
         if (this.verbosity === "quiet") return
-        this.write(this.infoToStderr ? process.stderr : process.stdout, line)
+        if (this.infoToStderr) this.write(process.stderr, line)
+        else process.stdout.write(`${line}\n`)
     }
 
     /** A line shown only with `-v`. */

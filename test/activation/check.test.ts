@@ -180,7 +180,7 @@ test("check passes, decrypts and changes nothing; a loose runtime dir is tighten
     assert.match(r.stderr, /accessible to others \(mode 0755\); tightening it to 0700/)
     r = await w.cli(["activate", "--dry-run"])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^homeage: would add token -> ~\/\.config\/tool\/token, ~\/token-copy$/m)
+    assert.match(r.stdout, /^would add token -> ~\/\.config\/tool\/token, ~\/token-copy$/m)
     assert.match(r.stdout, /dry run: 1 added; nothing was changed/)
     assert.deepEqual(diffSnapshots(snapBefore, w.snapshot()), [])
 

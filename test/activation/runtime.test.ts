@@ -37,7 +37,7 @@ test("a re-run with nothing changed rewrites nothing and says so", async () => {
     const snapBefore = w.snapshot()
     const r = await w.cli(["activate"])
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdout, "homeage: no changes (generation 1)\n")
+    assert.equal(r.stdout, "no changes (generation 1)\n")
     // Only the state dir's own mtime moves: the lock file came and went.
     const stateDir = join(w.home, ".local/state/homeage")
     assert.deepEqual(diffSnapshots(snapBefore, w.snapshot()), [`changed ${stateDir}`])
@@ -51,7 +51,7 @@ test("a re-run with nothing changed rewrites nothing and says so", async () => {
     try {
         const r2 = await w.cli(["activate"])
         assert.equal(r2.code, 0, r2.stderr)
-        assert.equal(r2.stdout, "homeage: no changes (generation 1)\n")
+        assert.equal(r2.stdout, "no changes (generation 1)\n")
     } finally {
         renameSync(`${w.identity}.away`, w.identity)
     }
@@ -61,8 +61,8 @@ test("a missing symlink is restored without a new generation", async () => {
     rmSync(join(w.home, ".config/gh/token"))
     const r = await w.cli(["activate"])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^homeage: restore gh-token: ~\/\.config\/gh\/token$/m)
-    assert.match(r.stdout, /^homeage: 1 restored \(generation 1\)$/m)
+    assert.match(r.stdout, /^restore gh-token: ~\/\.config\/gh\/token$/m)
+    assert.match(r.stdout, /^1 restored \(generation 1\)$/m)
     assert.equal(readlinkSync(join(w.home, ".config/gh/token")), join(secrets, "gh-token"))
 })
 
@@ -111,8 +111,8 @@ test("start after a reboot emptied the runtime dir restores everything without t
 
         r = await w.cli(["start"])
         assert.equal(r.code, 0, r.stderr)
-        assert.match(r.stdout, /^homeage: started gh-token -> .*\/secrets\/gh-token$/m)
-        assert.match(r.stdout, /^homeage: 2 started, 0 already in place \(generation 1\)$/m)
+        assert.match(r.stdout, /^started gh-token -> .*\/secrets\/gh-token$/m)
+        assert.match(r.stdout, /^2 started, 0 already in place \(generation 1\)$/m)
         assert.equal(readFileSync(join(w.home, ".config/gh/token"), "utf8"), "gh-token-value")
         assert.equal(readFileSync(join(secrets, "netrc"), "utf8"),
             "machine m login l password p\n")
@@ -177,8 +177,8 @@ test("start leaves paths it did not write alone, starts the others, exits 1", as
 test("stop removes outputs with the cleanup rules and keeps a modified copy", async () => {
     let r = await w.cli(["stop"])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^homeage: stopped gh-token$/m)
-    assert.match(r.stdout, /^homeage: kept ~\/\.netrc: modified since homeage wrote it$/m)
+    assert.match(r.stdout, /^stopped gh-token$/m)
+    assert.match(r.stdout, /^kept ~\/\.netrc: modified since homeage wrote it$/m)
     assert.equal(existsSync(join(w.home, ".config/gh/token")), false)
     assert.equal(existsSync(join(w.home, ".config/gh")), false)
     assert.equal(existsSync(secrets), false)
