@@ -137,4 +137,9 @@ async function main(argv: string[]): Promise<number> {
     return results.failed ? EXIT_FAILED : 0
 }
 
-process.exitCode = await main(process.argv.slice(2))
+try {
+    process.exitCode = await main(process.argv.slice(2))
+} catch (err) {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exitCode = EXIT_FAILED
+}

@@ -71,6 +71,7 @@ const MAX_SECRETS = 9999
 /** Largest row budget accepted (seconds). */
 const MAX_BUDGET_SECONDS = 3600
 
+/** The benchmark's `--help` text. */
 export const USAGE = `Usage: npm run bench -- [options]
 
 Measures homeage against the shell-and-age way and prints one table.

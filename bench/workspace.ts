@@ -46,14 +46,20 @@ export class Workspace {
     static async create(): Promise<Workspace> {
         const root = mkdtempSync(join(tmpdir(), "homeage-bench-"))
         const memoryDir = join(root, "memory")
-        await mkdir(memoryDir, { mode: 0o700 })
-        const onTmpfs = mountTmpfs(memoryDir)
-
         const identityFile = join(root, "identity.txt")
-        await run({ program: "age-keygen", args: ["-o", identityFile] })
-        const recipient = (await run({ program: "age-keygen", args: ["-y", identityFile] }))
-            .stdout.trim()
-        return new Workspace(root, memoryDir, onTmpfs, identityFile, recipient)
+        let onTmpfs = false
+        try {
+            await mkdir(memoryDir, { mode: 0o700 })
+            onTmpfs = mountTmpfs(memoryDir)
+
+            await run({ program: "age-keygen", args: ["-o", identityFile] })
+            const recipient = (await run({ program: "age-keygen", args: ["-y", identityFile] }))
+                .stdout.trim()
+            return new Workspace(root, memoryDir, onTmpfs, identityFile, recipient)
+        } catch (err) {
+            new Workspace(root, memoryDir, onTmpfs, identityFile, "").dispose()
+            throw err
+        }
     }
 
     /** Unmounts the tmpfs and removes the temp folder; synchronous, for signal handlers. */

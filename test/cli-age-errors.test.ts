@@ -15,7 +15,7 @@ import { after, before, test } from "node:test"
 import * as vectors from "cctv-age"
 
 import { CLI } from "./helpers/cli.js"
-import { homeage, must, tempFolder } from "./age/helpers.js"
+import { homeage, inTerminal, must, tempFolder } from "./age/helpers.js"
 
 const work = tempFolder("errors")
 const dir = work.dir
@@ -208,6 +208,19 @@ test("a passphrase file given identities: exit 1, says to drop -i", async () => 
     const vector = Buffer.from((vectors as Record<string, Uint8Array>).scrypt!)
     const file = input("scrypt.age", vector.subarray(vector.indexOf("\n\n") + 2))
     await decryptFails(file, 1, /encrypted with a passphrase.*without -i/)
+})
+
+test("encrypt refuses binary output to a terminal: exit 2; -a is accepted", async () => {
+    const plain = join(dir, "plain")
+    const cli = `${process.execPath} ${CLI}`
+    const binary = await inTerminal(`${cli} encrypt -r ${recipient} ${plain}; echo "rc=$?"`,
+        "", dir)
+    assert.match(binary.stdout.toString(), /refusing to write binary ciphertext to the terminal/)
+    assert.match(binary.stdout.toString(), /rc=2/)
+
+    const armored = await inTerminal(`${cli} encrypt -a -r ${recipient} ${plain} | head -1`,
+        "", dir)
+    assert.match(armored.stdout.toString(), /-----BEGIN AGE ENCRYPTED FILE-----/)
 })
 
 test("a missing input file: exit 1, nothing created", async () => {

@@ -6,11 +6,12 @@ import {
     currentGeneration, pendingGeneration,
 } from "../generations/generations.js"
 import { acquireLock } from "../generations/lock.js"
+import type { Manifest } from "../generations/manifest.js"
 import type { StatePaths } from "../generations/state.js"
 import type { Desired } from "./desired.js"
 import { planActivation, type Plan } from "./plan.js"
 import type { Reporter } from "./report.js"
-import type { ServiceManager } from "./services.js"
+import { applyServices, type ServiceManagers } from "./services.js"
 import { applyPlan, type SwitchResult } from "./switch.js"
 
 /** Options of {@link activate} and {@link checkActivation}. */
@@ -27,10 +28,16 @@ export interface ActivateOptions {
     dryRun?: boolean
     /** The home folder, to show paths as `~/…`. */
     home?: string | undefined
-    /** Follows the switch for `systemd`/`launchd`. */
-    services?: ServiceManager | undefined
+    /**
+     * The service managers by installation type: the new type's services are
+     * installed after the switch, and the old type's removed when it changed.
+     * Without it, services are left as they are.
+     */
+    services?: ServiceManagers | undefined
     /** The command holding the lock, as shown to a second run (`activate`, `rollback`). */
     command?: string
+    /** For rollback: the stored generation that `desired` was made from. */
+    restore?: Manifest | undefined
 }
 
 /**
@@ -43,15 +50,18 @@ export function checkActivation(desired: Desired, options: ActivateOptions): Pro
 }
 
 /**
- * Makes the disk match `desired` (SPEC §5): check, then under the state lock
- * store, switch and clean up. A check that fails changes nothing. If another
- * run activated between the check and taking the lock, the check runs again.
+ * Makes the disk match `desired` (SPEC §5, §6): check, then under the state
+ * lock store, switch and clean up; then, with the lock released, install the
+ * services (their units run `homeage start`/`stop`, which take the lock). A
+ * check that fails changes nothing. If another run activated between the
+ * check and taking the lock, the check runs again.
  */
 export async function activate(desired: Desired, options: ActivateOptions): Promise<SwitchResult> {
     const planOptions = { ...options, verifyAll: false }
-    let plan = await planActivation(desired, planOptions)
+    let plan: Plan = await planActivation(desired, planOptions)
     if (options.dryRun === true) return applyPlan(plan, options)
 
+    let result: SwitchResult
     const lock = await acquireLock(options.paths, options.command ?? "activate")
     try {
         const current = await currentGeneration(options.paths)
@@ -60,10 +70,15 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
         if (current !== plan.currentNumber || (pending !== pendingSeen && pending !== current)) {
             plan = await planActivation(desired, planOptions)
         }
-        return await applyPlan(plan, options)
+        result = await applyPlan(plan, options)
     } finally {
         await lock.release()
     }
+
+    if (plan.services !== undefined) {
+        await applyServices(plan.services, options.paths, options.reporter)
+    }
+    return result
 }
 
 /** The summary line of an activation: counts, and the generation now current. */

@@ -12,9 +12,18 @@ export { applyPlan, type SwitchOptions, type SwitchResult } from "./switch.js"
 export {
     startSecrets, stopSecrets, secretStatus, requireCurrent, selectSecrets,
     type RuntimeOptions, type RuntimeResult, type StatusReport, type SecretStatus,
-    type OutputStatus,
+    type OutputStatus, UNIT_LOCK_WAIT_MS,
 } from "./runtime.js"
-export { serviceSecrets, type ServiceManager, type ServicePlan } from "./services.js"
+export {
+    applyServices, checkServices, serviceSecrets, type ServiceManager, type ServiceManagers,
+    type ServicePlan, type ServiceWork,
+} from "./services.js"
+export { cliEntryPoint, serviceManagers, serviceSetup } from "./service-setup.js"
+export { beginHandover, endHandover, handedOver } from "./handover.js"
+export { rollback, rollbackTarget, type RollbackOptions } from "./rollback.js"
+export { deactivate, type DeactivateOptions, type DeactivateResult } from "./deactivate.js"
 export { showPath, silentReporter, type Reporter } from "./report.js"
-export { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
+export {
+    checkRuntimeDir, launchdRuntimeDirWarning, type RuntimeDirCheck,
+} from "./runtime-dir.js"
 export { loadActivationInput, stateFor, type ActivationInput } from "./from-config.js"

@@ -22,7 +22,7 @@ import {
 } from "./outputs.js"
 import { showPath, type Reporter } from "./report.js"
 import { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
-import { planServices, type ServiceManager, type ServicePlan } from "./services.js"
+import { checkServices, type ServiceManagers, type ServiceWork } from "./services.js"
 
 /** Options of {@link planActivation}. */
 export interface PlanOptions {
@@ -36,8 +36,12 @@ export interface PlanOptions {
     problems?: string[]
     /** The home folder, to show paths as `~/…`. */
     home?: string | undefined
-    /** The service manager of `systemd`/`launchd`; its plan is part of the check. */
-    services?: ServiceManager | undefined
+    /**
+     * The service managers by installation type; the plan of the new type's
+     * (and whether the previous type's can be removed) is part of the check.
+     * Without it, services are left as they are.
+     */
+    services?: ServiceManagers | undefined
 }
 
 /** A secret of the plan: what is wanted, what was there, and its plaintext if decrypted. */
@@ -69,8 +73,8 @@ export interface Plan {
     secrets: PlannedSecret[]
     backups: Backup[]
     runtimeDir: RuntimeDirCheck
-    /** What the service manager will change after the switch, if there is one. */
-    services: ServicePlan | undefined
+    /** What the service managers will change after the switch, if they were given. */
+    services: ServiceWork | undefined
 }
 
 /** Outputs an earlier generation (current or pending) wrote, by path. */
@@ -175,7 +179,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const warnings: string[] = []
 
     const runtimeDir = await checkRuntimeDir(desired.runtimeDir,
-        desired.allowPersistentRuntimeDir)
+        desired.allowPersistentRuntimeDir, desired.installationType)
     problems.push(...runtimeDir.problems)
     warnings.push(...runtimeDir.warnings)
 
@@ -188,11 +192,13 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const secrets: PlannedSecret[] = []
     const backups: Backup[] = []
     const toDecrypt: PlannedSecret[] = []
+    const repaired = new Set<string>()
     for (const desiredSecret of desired.secrets) {
         const previous = current?.secrets.find((s) => s.name === desiredSecret.name)
         const planned: PlannedSecret = { desired: desiredSecret, previous, plaintext: undefined }
         secrets.push(planned)
         const gathered = await gatherSecret(planned, records, key, options, problems, backups)
+        if (gathered.examined.some((e) => e.verdict !== "ok")) repaired.add(desiredSecret.name)
         const sourceChanged = previous?.storeHash !== desiredSecret.storeHash
         if (options.verifyAll === true || gathered.needsPlaintext || sourceChanged) {
             toDecrypt.push(planned)
@@ -204,7 +210,10 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     }
 
     const services = options.services === undefined ? undefined
-        : await planServices(options.services, desired.secrets, current?.secrets ?? [], problems)
+        : await checkServices(options.services, {
+            kind: desired.installationType, previousKind: current?.installationType,
+            secrets: desired.secrets, previous: current?.secrets ?? [], repaired,
+        }, problems)
 
     for (const line of warnings) options.reporter.warn(line)
     if (problems.length > 0) {

@@ -57,11 +57,24 @@ async function symlinkProblems(dir: string): Promise<string[]> {
 }
 
 /**
+ * The warning for launchd users whose runtime dir is on disk: macOS gives a
+ * user no memory-backed folder, so the default runtime dir
+ * (`$TMPDIR/homeage-secrets`) is on the system disk unless a RAM disk is set up.
+ */
+export function launchdRuntimeDirWarning(dir: string): string {
+    return "installationType launchd: macOS has no memory-backed folder per user, so the " +
+        `runtime dir ${dir} (default $TMPDIR/homeage-secrets) is on disk; mount a RAM disk ` +
+        "and set runtimeDir to it (docs/services.md shows how)"
+}
+
+/**
  * Checks the runtime dir `dir`. Nothing is changed: tightening is reported in
  * `tighten` and done by {@link tightenRuntimeDir} before plaintext is written.
+ * With `installationType` launchd, a runtime dir on disk also gets
+ * {@link launchdRuntimeDirWarning}.
  */
 export async function checkRuntimeDir(
-    dir: string, allowPersistent: boolean,
+    dir: string, allowPersistent: boolean, installationType?: string,
 ): Promise<RuntimeDirCheck> {
     const result: RuntimeDirCheck = { problems: [], warnings: [], exists: false, tighten: false }
     result.problems.push(...await symlinkProblems(dir))
@@ -111,6 +124,7 @@ export async function checkRuntimeDir(
         return result
     }
     if (!fsType.memory) {
+        if (installationType === "launchd") result.warnings.push(launchdRuntimeDirWarning(dir))
         const what = `runtime dir ${dir} is not on tmpfs or ramfs (file system type ` +
             `0x${fsType.type.toString(16)}), so plaintext would be written to disk and ` +
             "survive a reboot"

@@ -4,12 +4,15 @@
  * the runtime dir, `stop` removes them with the cleanup rules, `status` tells
  * how the disk compares with the generation.
  */
+import { rm } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { OperationError, UsageError, messageOf } from "../errors.js"
 import { removeLeftoverTemps, replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
 import { isInside, makeFolders } from "../fs/folders.js"
-import { readCurrent, rewriteGeneration } from "../generations/generations.js"
+import {
+    listGenerations, readCurrent, readGeneration, rewriteGeneration,
+} from "../generations/generations.js"
 import { hashMatches, readHashKey, type HashKey } from "../generations/keyed-hash.js"
 import { acquireLock } from "../generations/lock.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
@@ -17,9 +20,19 @@ import type { StatePaths } from "../generations/state.js"
 import { readSource } from "../generations/store.js"
 import { removeCreatedFolders, removeOutput } from "./cleanup.js"
 import { decryptProblem, openIdentities, type Decryptor } from "./decryptor.js"
-import { examine, isManaged, keptReason, outputsOfSecret, type Verdict } from "./outputs.js"
+import { handedOver } from "./handover.js"
+import {
+    examine, isManaged, keptReason, outputsOfSecret, type Output, type Verdict,
+} from "./outputs.js"
 import { showPath, type Reporter } from "./report.js"
 import { checkRuntimeDir, tightenRuntimeDir } from "./runtime-dir.js"
+
+/**
+ * How long a stop run by a service unit waits for the state lock (ms). At
+ * logout the manager stops every secret unit at once, so each of these short
+ * runs may wait for all the others; systemd gives a stop 90 s by default.
+ */
+export const UNIT_LOCK_WAIT_MS = 30_000
 
 /** Options of {@link startSecrets}, {@link stopSecrets} and {@link secretStatus}. */
 export interface RuntimeOptions {
@@ -29,6 +42,13 @@ export interface RuntimeOptions {
     names: string[]
     /** The home folder, to show paths as `~/…`. */
     home?: string | undefined
+    /**
+     * Stop only: run by a secret's service unit (`--from-unit`). Then no
+     * generation, or a name the current generation does not have, is nothing
+     * to do; the lock is waited for longer; and a secret that a running
+     * `activate` is replacing keeps its files (see handover.ts).
+     */
+    fromUnit?: boolean
 }
 
 /** What {@link startSecrets} or {@link stopSecrets} did. */
@@ -136,6 +156,10 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
                 }
             } catch (err) {
                 failures.push(`secret ${secret.name}: ${messageOf(err)}`)
+                if (await removeOutdatedPlaintext(secret, key)) {
+                    reporter.info(`removed the outdated plaintext ${show(secret.path)} of ` +
+                        secret.name)
+                }
             }
         }
 
@@ -190,6 +214,25 @@ async function startOne(
     return wrote
 }
 
+/**
+ * After a secret failed to start: removes its plaintext file when it holds
+ * other content than the current generation's (left from an earlier one), so
+ * nothing, its unit included, mistakes it for the current secret. Returns
+ * whether a file was removed.
+ */
+async function removeOutdatedPlaintext(secret: ManifestSecret, key: HashKey): Promise<boolean> {
+    const plaintext: Output = { role: "plaintext", path: secret.path, secret }
+    try {
+        const examined = await examine(plaintext, key)
+        if (examined.verdict !== "modified") return false
+        await rm(secret.path)
+        return true
+    } catch {
+        // The failure is already reported; a file that cannot be removed stays.
+        return false
+    }
+}
+
 async function recordFolders(
     paths: StatePaths, manifest: Manifest, created: string[],
 ): Promise<void> {
@@ -200,19 +243,70 @@ async function recordFolders(
 }
 
 /**
+ * The secrets of `manifest` that `stop` acts on. A name only earlier
+ * generations had (or any name, for a unit's stop) is reported and skipped: it
+ * has nothing left to stop. A name no generation has is a usage error.
+ */
+async function selectForStop(
+    paths: StatePaths, manifest: Manifest, options: RuntimeOptions,
+): Promise<ManifestSecret[]> {
+    const names = options.names
+    const missing = names.filter((n) => !manifest.secrets.some((s) => s.name === n))
+    if (missing.length === 0) return selectSecrets(manifest, names)
+
+    const known = options.fromUnit === true ? new Set(missing) : await earlierNames(paths)
+    const unknown = missing.filter((n) => !known.has(n))
+    if (unknown.length > 0) return selectSecrets(manifest, names)
+
+    for (const name of missing) {
+        options.reporter.info(`${name} is not in generation ${manifest.generation}; ` +
+            "nothing to stop")
+    }
+    const wanted = names.filter((n) => !missing.includes(n))
+    return wanted.length === 0 ? [] : selectSecrets(manifest, wanted)
+}
+
+async function earlierNames(paths: StatePaths): Promise<Set<string>> {
+    const names = new Set<string>()
+    for (const n of await listGenerations(paths)) {
+        try {
+            for (const secret of (await readGeneration(paths, n)).secrets) names.add(secret.name)
+        } catch {
+            continue
+        }
+    }
+    return names
+}
+
+/** Whether the secret's plaintext is the current generation's, so its files can stay. */
+async function plaintextCurrent(secret: ManifestSecret, key: HashKey | undefined) {
+    if (key === undefined) return false
+    const plaintext: Output = { role: "plaintext", path: secret.path, secret }
+    return isManaged((await examine(plaintext, key)).verdict)
+}
+
+/**
  * Removes the outputs of the current generation's secrets (all, or `names`)
  * with the cleanup rules, and the folders homeage created for them once empty.
- * The generation stays current; `start` brings the outputs back.
+ * The generation stays current; `start` brings the outputs back. A name that
+ * only earlier generations had is nothing to stop. With `fromUnit`, see
+ * {@link RuntimeOptions.fromUnit}. Returns `undefined` when a unit's stop
+ * finds no generation at all.
  */
-export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResult> {
+export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResult | undefined> {
     const { paths, reporter } = options
+    const fromUnit = options.fromUnit === true
     const show = (p: string): string => showPath(p, options.home)
+    if (fromUnit && await readCurrent(paths) === undefined) return undefined
     await requireCurrent(paths)
-    const lock = await acquireLock(paths, "stop")
+
+    const wait = fromUnit ? UNIT_LOCK_WAIT_MS : undefined
+    const lock = await acquireLock(paths, "stop", wait)
     try {
         const manifest = await requireCurrent(paths)
-        const secrets = selectSecrets(manifest, options.names)
+        const secrets = await selectForStop(paths, manifest, options)
         const key = await readHashKey(paths.hashKey)
+        const replacing = fromUnit ? await handedOver(paths) : new Set<string>()
         const result: RuntimeResult = {
             generation: manifest.generation, done: [], untouched: [], kept: [],
         }
@@ -220,6 +314,12 @@ export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResul
         const touched: string[] = []
 
         for (const secret of secrets) {
+            if (replacing.has(secret.name) && await plaintextCurrent(secret, key)) {
+                result.untouched.push(secret.name)
+                reporter.info(`kept ${secret.name}: homeage activate is replacing it`)
+                continue
+            }
+
             let removed = 0
             try {
                 for (const output of outputsOfSecret(secret).reverse()) {

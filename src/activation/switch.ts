@@ -27,7 +27,6 @@ import { describedSecret } from "./desired.js"
 import type { Plan, PlannedSecret } from "./plan.js"
 import { showMode, showPath, type Reporter } from "./report.js"
 import { tightenRuntimeDir } from "./runtime-dir.js"
-import type { ServiceManager } from "./services.js"
 
 /** Length of the throwaway hash key of a dry run with no state yet (bytes). */
 const DRY_RUN_KEY_BYTES = 32
@@ -41,8 +40,12 @@ export interface SwitchOptions {
     generationsToKeep: number
     /** The home folder, to show paths as `~/…`. */
     home?: string | undefined
-    /** Applies the plan's service changes after the switch; none for `activation`. */
-    services?: ServiceManager | undefined
+    /**
+     * A stored generation being made current again (rollback): when the new
+     * outputs are exactly its outputs, it becomes current under its own
+     * number instead of a copy being written as a new generation.
+     */
+    restore?: Manifest | undefined
 }
 
 /** What an activation did (or, in a dry run, would do), by secret name. */
@@ -174,14 +177,21 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
 
     const unchanged = plan.current !== undefined
         && sameOutputs(plan.current, { ...draft, generation: plan.current.generation })
+    const restore = options.restore
+    const reused = !unchanged && restore !== undefined
+        && sameOutputs(restore, { ...draft, generation: restore.generation })
     let manifest: Manifest = unchanged && plan.current !== undefined
         ? plan.current
         : { ...draft, generation: (plan.currentNumber ?? 0) + 1 }
-    if (!dryRun && !unchanged) {
+    if (reused) manifest = { ...restore, createdFolders: draft.createdFolders }
+    if (!dryRun) {
         for (const planned of plan.secrets) {
             await putSource(paths.store, planned.desired.ciphertext)
         }
-        manifest = await writeGeneration(paths, draft)
+    }
+    if (!dryRun && !unchanged) {
+        if (reused) await rewriteGeneration(paths, manifest)
+        else manifest = await writeGeneration(paths, draft)
         await setPending(paths, manifest.generation)
     }
 
@@ -238,13 +248,9 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
     }
 
     await cleanUp(plan, manifest, key, dryRun, result, options)
-    if (dryRun) {
-        for (const line of plan.services?.summary ?? []) {
-            reporter.info(`would change services: ${line}`)
-        }
-    }
+    if (dryRun) reportServices(plan, reporter)
 
-    if (!dryRun) await finish(plan, manifest, created, unchanged, options)
+    if (!dryRun) await finish(plan, manifest, created, { unchanged, reused }, options)
     return result
 }
 
@@ -319,10 +325,24 @@ async function cleanUp(
     }
 }
 
+/** What a dry run says about the services: removing the old type's, and the plan's lines. */
+function reportServices(plan: Plan, reporter: Reporter): void {
+    const work = plan.services
+    if (work === undefined) return
+
+    if (work.retiring !== undefined) {
+        reporter.info(`would remove the ${work.retiring.kind} services`)
+    }
+    for (const line of work.plan?.summary ?? []) {
+        reporter.info(`would change services: ${line}`)
+    }
+}
+
 async function finish(
-    plan: Plan, manifest: Manifest, created: string[], unchanged: boolean,
-    options: SwitchOptions,
+    plan: Plan, manifest: Manifest, created: string[],
+    how: { unchanged: boolean, reused: boolean }, options: SwitchOptions,
 ): Promise<void> {
+    const { unchanged, reused } = how
     const paths = plan.paths
     const extra = created.filter((f) => !manifest.createdFolders.includes(f))
     if (extra.length > 0) {
@@ -332,12 +352,8 @@ async function finish(
 
     if (!unchanged) await setCurrent(paths, manifest.generation)
     if (!unchanged || plan.pending !== undefined) await setPending(paths, undefined)
-    if (!unchanged) {
+    if (!unchanged && !reused) {
         const pruned = await pruneGenerations(paths, options.generationsToKeep)
         for (const n of pruned) options.reporter.detail(`pruned generation ${n}`)
-    }
-
-    if (options.services !== undefined && plan.services !== undefined) {
-        await options.services.apply(plan.services, options.reporter)
     }
 }

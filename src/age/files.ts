@@ -31,14 +31,6 @@ export async function writeThroughTemp(
     const temp = tempPathFor(outPath)
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
         | constants.O_NOFOLLOW
-    let handle
-    try {
-        handle = await open(temp, flags, mode & PERMISSION_BITS)
-    } catch (err) {
-        throw new OperationError(`cannot create a file in ${dirname(outPath)}: ${messageOf(err)}`,
-            { cause: err })
-    }
-
     const onSignal = (signal: NodeJS.Signals): void => {
         for (const s of SIGNALS) process.off(s, onSignal)
         try {
@@ -48,7 +40,17 @@ export async function writeThroughTemp(
         }
         process.kill(process.pid, signal)
     }
+    // Listening before the temp file exists, so that no signal can leave it behind.
     for (const s of SIGNALS) process.on(s, onSignal)
+
+    let handle
+    try {
+        handle = await open(temp, flags, mode & PERMISSION_BITS)
+    } catch (err) {
+        for (const s of SIGNALS) process.off(s, onSignal)
+        throw new OperationError(`cannot create a file in ${dirname(outPath)}: ${messageOf(err)}`,
+            { cause: err })
+    }
 
     try {
         const out = handle

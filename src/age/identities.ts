@@ -471,7 +471,8 @@ export class LoadedIdentities implements IdentitySet {
             if (type.endsWith("-grease")) continue
             types.set(type, (types.get(type) ?? 0) + 1)
         }
-        const forWhom = [...types].map(([type, n]) => `${n} ${type}`).join(", ")
+        const forWhom = [...types]
+            .map(([type, n]) => plural(n, `${type} recipient`)).join(", ")
         const tried = this.paths.length > 0 ? this.paths.join(", ") : "none given"
         return `no identity matched: it is encrypted to ${forWhom || "no recipient"};`
             + ` identity files tried: ${tried}. Give the identity it was encrypted to`

@@ -13,5 +13,5 @@ export {
     listGenerations, currentGeneration, pendingGeneration, readGeneration, readCurrent,
     writeGeneration, rewriteGeneration, setCurrent, setPending, pruneGenerations,
 } from "./generations.js"
-export { acquireLock, LOCK_WAIT_MS, type Lock } from "./lock.js"
+export { acquireLock, LOCK_WAIT_MS, processRunning, type Lock } from "./lock.js"
 export { readHashKey, ensureHashKey, keyedHash, hashMatches, type HashKey } from "./keyed-hash.js"

@@ -36,7 +36,11 @@ function parseHolder(text: string): Holder | undefined {
     return { pid: Number(match[1]), command: match[2].trim() }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether a process with this pid runs (one of another user counts too). Used
+ * to tell a live lock or mark from one a crashed run left behind.
+ */
+export function processRunning(pid: number): boolean {
     try {
         process.kill(pid, 0)
         return true
@@ -90,7 +94,7 @@ export async function acquireLock(
 
         const seen = await readHolder(paths.lock)
         if (seen === "gone") continue
-        if (seen !== "unreadable" && !alive(seen.pid)) {
+        if (seen !== "unreadable" && !processRunning(seen.pid)) {
             // A crashed run's lock: take it over.
             await rm(paths.lock, { force: true })
             continue

@@ -24,6 +24,13 @@ export interface StatePaths {
     lock: string
     /** The key of the keyed hashes of written plaintext. */
     hashKey: string
+    /**
+     * Secrets `activate` is replacing while it restarts their units, so the
+     * stop half of a restart keeps the new files (see activation/handover.ts).
+     */
+    handover: string
+    /** Folders homeage created for service files, removed with the services once empty. */
+    serviceFolders: string
 }
 
 /**
@@ -43,6 +50,8 @@ export function statePaths(env: NodeJS.ProcessEnv): StatePaths {
         pending: join(root, "pending"),
         lock: join(root, "lock"),
         hashKey: join(root, "hash-key"),
+        handover: join(root, "handover.json"),
+        serviceFolders: join(root, "service-folders.json"),
     }
 }
 

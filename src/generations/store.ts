@@ -28,16 +28,25 @@ export function storePath(storeDir: string, hash: string): string {
 }
 
 /**
- * Puts an encrypted source into the store (once; an existing file with the
- * same name already holds the same bytes) and returns its hash.
+ * Puts an encrypted source into the store and returns its hash. A file that
+ * is already there is kept when its bytes still match its name, and replaced
+ * when they do not (a damaged store file is repaired by the next activation).
  */
 export async function putSource(storeDir: string, ciphertext: Uint8Array): Promise<string> {
     const hash = sha256Hex(ciphertext)
     const path = storePath(storeDir, hash)
-    if ((await inspectPath(path)).kind === "file") return hash
+    if ((await inspectPath(path)).kind === "file" && await intact(path, hash)) return hash
 
     await writeFileAtomic(path, ciphertext, STORE_FILE_MODE)
     return hash
+}
+
+async function intact(path: string, hash: string): Promise<boolean> {
+    try {
+        return sha256Hex(await readFile(path)) === hash
+    } catch {
+        return false
+    }
 }
 
 /**

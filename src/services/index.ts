@@ -14,6 +14,9 @@ import type { ActivationPlan, ServiceManager, ServicePlan, ServiceSetup } from "
 
 export { defaultServicePath, validateSetup } from "./setup.js"
 export { BATCH_UNIT, secretUnitName, systemdEscape, TARGET_UNIT } from "./systemd-names.js"
+export { FROM_UNIT_FLAG } from "./systemd.js"
+export { userUnitDir } from "./systemd-install.js"
+export { launchdPaths, LAUNCHD_LABEL } from "./launchd.js"
 export { unreachableMessage } from "./systemctl.js"
 export type {
     ActivationPlan, LaunchdPlan, ServiceLog, ServiceManager, ServicePlan, ServiceSecret,
@@ -44,6 +47,14 @@ export class ActivationServiceManager implements ServiceManager {
     remove(): Promise<void> {
         return Promise.resolve()
     }
+
+    /** Nothing was installed, so removal cannot fail. */
+    removalProblems(): Promise<string[]> {
+        return Promise.resolve([])
+    }
+
+    /** No files, so no folders. */
+    readonly folders: readonly string[] = []
 }
 
 /** Replacements for the real service manager tools, for tests. */

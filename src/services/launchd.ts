@@ -5,7 +5,7 @@
  * per secret, so it decrypts every secret in one process by construction.
  */
 import { mkdir } from "node:fs/promises"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 
 import { OperationError, UsageError } from "../errors.js"
 import { firstLine, type ProcessRunner, spawnRunner } from "./process.js"
@@ -119,11 +119,19 @@ export class LaunchdServiceManager implements ServiceManager {
      * @param setup - how the agent runs homeage.
      * @param runner - runs `launchctl`; default {@link launchctlRunner}.
      */
-    constructor(setup: ServiceSetup, runner: ProcessRunner = launchctlRunner()) {
+    constructor(setup: ServiceSetup, runner?: ProcessRunner) {
         this.setup = setup
-        this.runner = runner
+        this.runner = runner ?? launchctlRunner()
         this.paths = launchdPaths(setup.home)
+        this.folders = [dirname(this.paths.plist)]
+        this.unavailable = runner === undefined && process.platform !== "darwin"
     }
+
+    /** `~/Library/LaunchAgents`; the log folder is kept on removal, so it is not listed. */
+    readonly folders: readonly string[]
+
+    /** Whether the real launchctl is wanted on a system that has none. */
+    private readonly unavailable: boolean
 
     /**
      * Plans to write and reload the agent when its plist is missing or differs.
@@ -139,6 +147,10 @@ export class LaunchdServiceManager implements ServiceManager {
             write: undefined,
         }
 
+        if (this.unavailable) {
+            plan.problems.push("installationType \"launchd\" needs macOS, and this is " +
+                `${process.platform}; set installationType = "systemd" or "activation"`)
+        }
         if (found !== undefined && !found.owned) {
             plan.problems.push(`${this.paths.plist} exists and was not written by homeage ` +
                 "(no marker comment); move it away")
@@ -182,6 +194,14 @@ export class LaunchdServiceManager implements ServiceManager {
         await this.bootout(log)
         await removeServiceFile(this.paths.plist)
         log.info(`removed launchd agent ${LAUNCHD_LABEL}`)
+    }
+
+    /** A plist homeage wrote cannot be unloaded where there is no launchctl. */
+    async removalProblems(): Promise<string[]> {
+        const found = await readServiceFile(this.paths.plist, PLIST_MARKER)
+        if (found?.owned !== true || !this.unavailable) return []
+        return [`${this.paths.plist} cannot be unloaded: launchctl exists only on macOS; ` +
+            "delete the file yourself"]
     }
 
     private domain(): string {

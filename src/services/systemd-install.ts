@@ -37,12 +37,16 @@ export class SystemdServiceManager implements ServiceManager {
         this.setup = setup
         this.systemctl = systemctl
         this.unitDir = userUnitDir(setup.configHome)
+        this.folders = [this.unitDir, join(this.unitDir, `${WANTED_BY}.wants`)]
     }
+
+    /** The unit folder and its `default.target.wants` folder. */
+    readonly folders: readonly string[]
 
     /**
      * Compares the units the new generation needs with the files on disk and
-     * plans the least work: only differing files are written, only new secrets'
-     * units started, only changed ones restarted. When there is anything to do,
+     * plans the least work: only differing files are written, only the units of
+     * new and repaired secrets started, only changed ones restarted. When there is anything to do,
      * asks the manager whether it is reachable and reads this unit folder; if
      * not, the plan carries that as a problem.
      */
@@ -74,6 +78,7 @@ export class SystemdServiceManager implements ServiceManager {
             const unit = secretUnitName(secret.name)
             if (!before.has(secret.name) || !onDisk.has(unit)) plan.start.push(unit)
             else if (secret.changed) plan.restart.push(unit)
+            else if (secret.repaired === true) plan.start.push(unit)
         }
 
         if (isEmpty(plan)) return plan
@@ -152,6 +157,20 @@ export class SystemdServiceManager implements ServiceManager {
 
         await this.removeUnits(this.unitDir, owned, log)
         await this.systemctl.daemonReload()
+    }
+
+    /**
+     * When homeage's units are installed, whether the manager can be reached to
+     * stop them; an empty list when no unit homeage owns is installed.
+     */
+    async removalProblems(): Promise<string[]> {
+        const onDisk = await scanServiceFiles(this.unitDir, isHomeageUnitName, UNIT_MARKER)
+        if (![...onDisk.values()].some((f) => f.owned)) return []
+
+        const probe = await this.systemctl.probe()
+        if (probe.reachable) return []
+        return [`homeage's systemd units in ${this.unitDir} cannot be stopped: cannot reach ` +
+            `the systemd user manager (${probe.reason}); run homeage from a login session`]
     }
 
     private async removeUnits(dir: string, units: readonly string[], log: ServiceLog):

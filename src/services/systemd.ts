@@ -28,6 +28,13 @@ export const UNIT_MARKER = "# Managed by homeage; changes are overwritten"
 /** The shell that runs a secret unit's check; POSIX sh, present on every systemd system. */
 export const UNIT_SHELL = "/bin/sh"
 
+/**
+ * The flag a secret unit's `ExecStop=` passes to `homeage stop`: a stop that
+ * `activate` causes while it replaces the secret (a restart) keeps the new
+ * files, so readers never see the secret missing; any other stop removes them.
+ */
+export const FROM_UNIT_FLAG = "--from-unit"
+
 /** The target every unit is enabled for, so it starts at login. */
 export const WANTED_BY = "default.target"
 
@@ -130,7 +137,7 @@ export function renderBatchUnit(setup: ServiceSetup): string {
 /**
  * The unit of one secret, `homeage-<escaped name>.service`: active only while
  * its plaintext, symlinks and copies exist and are not empty, failed when the
- * secret could not be installed; stopping it runs `homeage stop NAME`. Throws
+ * secret could not be installed; stopping it runs `homeage stop --from-unit NAME`. Throws
  * a UsageError when the name cannot become a unit name or a path is relative.
  */
 export function renderSecretUnit(secret: ServiceSecret, setup: ServiceSetup): string {
@@ -156,7 +163,8 @@ export function renderSecretUnit(secret: ServiceSecret, setup: ServiceSetup): st
             "RemainAfterExit=yes",
             ...environmentLines(setup),
             `ExecStart=${command(check)}`,
-            `ExecStop=${command([setup.node, setup.cli, "stop", "--", secret.name])}`,
+            `ExecStop=${command([setup.node, setup.cli, "stop", FROM_UNIT_FLAG, "--",
+                secret.name])}`,
         ],
         Install: [`WantedBy=${WANTED_BY}`],
     })

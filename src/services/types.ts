@@ -22,6 +22,12 @@ export interface ServiceSecret {
      * restart too. A secret that did not exist before counts as new, not changed.
      */
     changed: boolean
+    /**
+     * Whether activation found the secret's outputs missing or wrong and wrote
+     * them again without a change of content (after a failed login, say). Its
+     * unit may have failed meanwhile, so it is started again.
+     */
+    repaired?: boolean
 }
 
 /** How the units and agents run homeage: fixed, absolute, independent of a login shell. */
@@ -127,4 +133,18 @@ export interface ServiceManager {
     apply(plan: ServicePlan, log: ServiceLog): Promise<void>
     /** Stops and removes everything this installation type installed, for `deactivate`. */
     remove(log: ServiceLog): Promise<void>
+    /**
+     * Why {@link remove} could not do its whole job now (a manager that cannot
+     * be reached while units are installed), each naming the fix; empty when
+     * nothing is installed or removal would work. Changes nothing. Activation
+     * asks this during its checks before it switches to another installation type.
+     */
+    removalProblems(): Promise<string[]>
+    /**
+     * The folders this manager writes its files into, innermost last (for
+     * systemd the unit folder and its `default.target.wants`). Activation
+     * records the ones that did not exist before it installed anything, so that
+     * removing the services also removes those folders once empty.
+     */
+    readonly folders: readonly string[]
 }

@@ -22,6 +22,7 @@ const DRIVER = fileURLToPath(new URL("./install-driver.js", import.meta.url))
 const FAKE_HOMEAGE = `#!/bin/sh
 shift
 cmd=$1; shift
+[ "$1" = --from-unit ] && shift
 [ "$1" = -- ] && shift
 printf '%s\\n' "$cmd $*" >> "$FAKE_STATE/calls.log"
 [ $# -eq 0 ] && set -- $(cat "$FAKE_STATE/names")

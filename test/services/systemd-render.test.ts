@@ -53,7 +53,7 @@ test("the unit of a secret, byte for byte", () => {
             "echo \"homeage: secret $$s: $$f is missing or empty\" >&2; exit 1; done' " +
             "homeage-check /usr/bin/node /opt/homeage/bin/homeage.js git/netrc " +
             "/run/user/1000/secrets/git/netrc /home/a/.netrc \"/home/a/it's 100%%.txt\"",
-        "ExecStop=/usr/bin/node /opt/homeage/bin/homeage.js stop -- git/netrc",
+        "ExecStop=/usr/bin/node /opt/homeage/bin/homeage.js stop --from-unit -- git/netrc",
         "",
         "[Install]",
         "WantedBy=default.target",

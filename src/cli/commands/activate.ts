@@ -2,7 +2,9 @@
  * `homeage activate [--dry-run] [--backup EXT]`: make the machine match the
  * config (SPEC §5).
  */
-import { activate, loadActivationInput, summarize } from "../../activation/index.js"
+import {
+    activate, loadActivationInput, serviceManagers, summarize,
+} from "../../activation/index.js"
 import { UsageError } from "../../errors.js"
 import type { CommandRun } from "../context.js"
 
@@ -19,9 +21,9 @@ export const run: CommandRun = async (ctx, options) => {
     }
 
     const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
-    if (input.config.installationType !== "activation") {
-        ctx.log.detail(`installationType ${input.config.installationType}: secrets are ` +
-            "decrypted during activate; run homeage start at login to restore them")
+    if (input.config.installationType === "activation") {
+        ctx.log.detail("installationType activation: secrets are decrypted during activate " +
+            "only; run homeage start at login to bring them back (docs/services.md)")
     }
     const result = await activate(input.desired, {
         paths: input.paths,
@@ -31,6 +33,7 @@ export const run: CommandRun = async (ctx, options) => {
         backup,
         dryRun,
         home: input.env.HOME,
+        services: serviceManagers(input.env),
     })
 
     ctx.log.info(summarize(result, dryRun))

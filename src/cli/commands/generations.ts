@@ -1,6 +1,49 @@
-import { OperationError } from "../../errors.js"
+/**
+ * `homeage generations`: one line per stored generation, oldest first: its
+ * number, when it was made, how many secrets it has, and which is current.
+ */
+import { stateFor } from "../../activation/index.js"
+import { environment } from "../../config/index.js"
+import { messageOf } from "../../errors.js"
+import {
+    currentGeneration, listGenerations, pendingGeneration, readGeneration,
+} from "../../generations/index.js"
 import type { CommandRun } from "../context.js"
 
-/** `homeage generations`: not available in this version. */
-export const run: CommandRun = () => Promise.reject(
-    new OperationError("the generations command is not available in this version"))
+/** A manifest's ISO 8601 time without fractions of a second, e.g. `2026-01-31T09:15:00Z`. */
+function when(created: string): string {
+    return created.replace(/\.\d+Z$/, "Z")
+}
+
+/** Prints the list on standard output; exit 0, also when there is none yet. */
+export const run: CommandRun = async (ctx) => {
+    const paths = stateFor(environment(process.env))
+    const numbers = await listGenerations(paths)
+    if (numbers.length === 0) {
+        ctx.log.info(`no generations in ${paths.root} yet; run homeage activate`)
+        return 0
+    }
+
+    const current = await currentGeneration(paths)
+    const pending = await pendingGeneration(paths)
+    const width = String(numbers[numbers.length - 1]).length
+    const lines: string[] = []
+    for (const n of numbers) {
+        const number = String(n).padStart(width)
+        const marks = [n === current ? "(current)" : "",
+            n === pending && n !== current ? "(switch not finished)" : ""]
+            .filter((m) => m !== "")
+        let line: string
+        try {
+            const manifest = await readGeneration(paths, n)
+            const count = manifest.secrets.length
+            line = `${number}  ${when(manifest.created)}  ${count} secret${count === 1 ? "" : "s"}`
+        } catch (err) {
+            line = `${number}  damaged: ${messageOf(err)}`
+        }
+        lines.push([line, ...marks].join("  "))
+    }
+
+    process.stdout.write(`${lines.join("\n")}\n`)
+    return 0
+}
