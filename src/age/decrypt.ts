@@ -20,6 +20,9 @@ import type { ByteSource } from "./reader.js"
 import { decryptPayload } from "./stream.js"
 import type { ChunkSink } from "./stream.js"
 
+/** Bytes read from an input file at once (1 MiB). */
+const READ_BYTES = 1024 * 1024
+
 /** What to do about each kind of failure, said after what happened. */
 const ADVICE: Record<DecryptFailureKind, string> = {
     "armor": "the ASCII armor is malformed",
@@ -110,7 +113,7 @@ export async function decryptToFile(
 export async function openInput(path: string): Promise<ByteSource> {
     try {
         const handle = await open(path, "r")
-        return handle.createReadStream()
+        return handle.createReadStream({ highWaterMark: READ_BYTES })
     } catch (err) {
         const reason = errnoOf(err) === "ENOENT" ? "no such file" : messageOf(err)
         throw new OperationError(`cannot read ${path}: ${reason}`, { cause: err })

@@ -2,17 +2,18 @@
  * Encrypting to age: binary or armored, in memory or streamed, so a large
  * file never needs to be held whole.
  */
-import type { Recipient, Stanza } from "age-encryption"
 import { randomBytes } from "node:crypto"
 
 import { UsageError } from "../errors.js"
 import { ArmorEncoder } from "./armor.js"
 import { FILE_KEY_BYTES, encodeHeader } from "./format.js"
+import type { Stanza } from "./format.js"
 import { bytesSource } from "./reader.js"
 import type { ByteSource } from "./reader.js"
 import { SCRYPT_STANZA_TYPE } from "./scrypt.js"
 import { encryptPayload } from "./stream.js"
 import type { ChunkSink } from "./stream.js"
+import type { Recipient } from "./types.js"
 
 /** Options for {@link encrypt} and {@link encryptStream}. */
 export interface EncryptOptions {

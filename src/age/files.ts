@@ -6,6 +6,7 @@
  */
 import { constants, rmSync } from "node:fs"
 import { open, rename, rm } from "node:fs/promises"
+import type { FileHandle } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { HomeageError, OperationError, messageOf } from "../errors.js"
@@ -14,6 +15,12 @@ import type { ChunkSink } from "./stream.js"
 
 /** Permission bits of a mode. */
 const PERMISSION_BITS = 0o777
+
+/**
+ * Bytes gathered before writing them (1 MiB): fewer, larger writes, while memory
+ * stays small whatever the file's size.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024
 
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"]
 
@@ -55,9 +62,9 @@ export async function writeThroughTemp(
     try {
         const out = handle
         await out.chmod(mode & PERMISSION_BITS)
-        await produce(async (bytes) => {
-            await out.write(bytes)
-        })
+        const writer = new BatchWriter(out)
+        await produce((bytes) => writer.add(bytes))
+        await writer.end()
         await out.sync()
         await out.close()
         handle = undefined
@@ -69,5 +76,47 @@ export async function writeThroughTemp(
         throw new OperationError(`cannot write ${outPath}: ${messageOf(err)}`, { cause: err })
     } finally {
         for (const s of SIGNALS) process.off(s, onSignal)
+    }
+}
+
+/**
+ * Appends to a file in batches of {@link WRITE_BATCH_BYTES}, with one write in
+ * flight while the next batch is gathered, so that decrypting and writing
+ * overlap; at most two batches are held.
+ */
+class BatchWriter {
+    private pending: Uint8Array[] = []
+    private pendingBytes = 0
+    private writing: Promise<void> = Promise.resolve()
+
+    constructor(private readonly out: FileHandle) {}
+
+    /** Adds bytes; waits only when a full batch must wait for the previous write. */
+    async add(bytes: Uint8Array): Promise<void> {
+        this.pending.push(bytes)
+        this.pendingBytes += bytes.length
+        if (this.pendingBytes < WRITE_BATCH_BYTES) return
+        await this.flush()
+    }
+
+    /** Writes what is left and waits for every write. */
+    async end(): Promise<void> {
+        await this.flush()
+        await this.writing
+    }
+
+    private async flush(): Promise<void> {
+        await this.writing
+        if (this.pendingBytes === 0) return
+
+        const batch = this.pending
+        const size = this.pendingBytes
+        this.pending = []
+        this.pendingBytes = 0
+        this.writing = this.out.writev(batch).then(({ bytesWritten }) => {
+            if (bytesWritten !== size) throw new Error(`short write (${bytesWritten} of ${size})`)
+        })
+        // A failed write is reported by the next flush or by end(); never unhandled.
+        this.writing.catch(() => undefined)
     }
 }

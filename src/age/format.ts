@@ -3,10 +3,7 @@
  * does, encoding it, and its MAC. The C2SP test vectors are the reference for
  * what is accepted.
  */
-import { Stanza } from "age-encryption"
-import { hkdf } from "@noble/hashes/hkdf.js"
-import { hmac } from "@noble/hashes/hmac.js"
-import { sha256 } from "@noble/hashes/sha2.js"
+import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto"
 
 import { decodeBase64, encodeBase64 } from "./base64.js"
 import { FormatProblem } from "./failure.js"
@@ -29,6 +26,24 @@ const MAX_LINE_BYTES = 256 * 1024
 
 /** Largest header read (4 MiB), so that a garbage file cannot exhaust memory. */
 const MAX_HEADER_BYTES = 4 * 1024 * 1024
+
+/**
+ * One stanza of a header: its arguments (the first names the recipient type)
+ * and its body. Shaped as typage's `Stanza`, so that typage's stanzas fit
+ * wherever ours go, without loading typage (and its post-quantum code) for
+ * the key types we implement ourselves.
+ */
+export interface Stanza {
+    /** The space-separated arguments after `->`, each non-empty and without spaces. */
+    readonly args: string[]
+    /** The raw body, base64-encoded in the header. */
+    readonly body: Uint8Array
+}
+
+/** Bytes of the HMAC key derived from the file key. */
+const MAC_KEY_BYTES = 32
+
+const HEADER_LABEL = Buffer.from("header")
 
 /** A parsed header: its stanzas, the bytes the MAC covers, and the MAC. */
 export interface Header {
@@ -96,7 +111,7 @@ export async function readHeader(reader: ByteReader): Promise<Header> {
         if (args.some((arg) => arg.length === 0)) {
             throw problem(`line ${lineNumber}: a stanza argument is empty`)
         }
-        stanzas.push(new Stanza(args, await readBody(nextLine, () => lineNumber)))
+        stanzas.push({ args, body: await readBody(nextLine, () => lineNumber) })
     }
 }
 
@@ -153,16 +168,13 @@ export function encodeHeader(stanzas: Stanza[], fileKey: Uint8Array): Uint8Array
 
 /** The header MAC: HMAC-SHA-256 keyed by HKDF(file key, "header"). */
 export function headerMac(fileKey: Uint8Array, macInput: Uint8Array): Uint8Array {
-    const key = hkdf(sha256, fileKey, undefined, new TextEncoder().encode("header"), 32)
-    return hmac(sha256, key, macInput)
+    const key = hkdfSync("sha256", fileKey, new Uint8Array(0), HEADER_LABEL, MAC_KEY_BYTES)
+    return createHmac("sha256", new Uint8Array(key)).update(macInput).digest()
 }
 
 /** Constant-time comparison of two MACs. */
 export function sameMac(a: Uint8Array, b: Uint8Array): boolean {
-    if (a.length !== b.length) return false
-    let diff = 0
-    for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0)
-    return diff === 0
+    return a.length === b.length && timingSafeEqual(a, b)
 }
 
 /** Joins byte arrays into one. */

@@ -5,14 +5,15 @@
  * tried first; a passphrase is asked for only when a file is not opened
  * without one, and at most once per key per run.
  */
-import type { Identity, Recipient, Stanza } from "age-encryption"
-import { identityToRecipient } from "age-encryption"
 import { readFile, stat } from "node:fs/promises"
 
 import { HomeageError, OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
 import { decrypt } from "./decrypt.js"
 import { FormatProblem } from "./failure.js"
-import { nativeIdentity, nativeIdentityType, nativeRecipient } from "./native.js"
+import type { Stanza } from "./format.js"
+import {
+    nativeIdentity, nativeIdentityType, nativeRecipient, nativeRecipientLine,
+} from "./native.js"
 import type { NativeKeyType } from "./native.js"
 import { readPassphrase } from "./passphrase.js"
 import { SCRYPT_STANZA_TYPE, ScryptIdentity, checkScryptStanza } from "./scrypt.js"
@@ -20,7 +21,7 @@ import {
     isSshPublicKeyLine, loadSshIdentity, looksLikeSshPrivateKey, parseSshRecipient,
 } from "./ssh/index.js"
 import type { SshIdentity } from "./ssh/index.js"
-import type { PassphraseReader } from "./types.js"
+import type { Identity, PassphraseReader, Recipient } from "./types.js"
 
 /** Largest identity file read (1 MiB); real ones are well under 10 KiB. */
 const MAX_IDENTITY_FILE_BYTES = 1024 * 1024
@@ -268,7 +269,7 @@ class AgeKeysEntry implements Entry {
     }
 
     recipientLines(): Promise<string[]> {
-        return Promise.all(this.keys.map((k) => identityToRecipient(k.key)))
+        return Promise.all(this.keys.map((k) => nativeRecipientLine(k.key)))
     }
 }
 

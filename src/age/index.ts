@@ -3,13 +3,13 @@
  * in-process, for every key type of SPEC §2. Everything above this layer
  * (activation, commands) goes through these functions.
  */
-import type { Recipient } from "age-encryption"
+import type { Recipient } from "./types.js"
 
 import { loadedIdentities } from "./identities.js"
 import type { IdentitySet } from "./identities.js"
 
-export type { Identity, Recipient } from "age-encryption"
-export type { PassphraseReader } from "./types.js"
+export type { Identity, PassphraseReader, Recipient } from "./types.js"
+export type { Stanza } from "./format.js"
 export type { IdentityLine, IdentitySet, LoadIdentitiesOptions } from "./identities.js"
 export {
     identitiesFromBytes, loadIdentities, parseIdentityFile, passphraseIdentities,

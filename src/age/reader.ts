@@ -58,11 +58,20 @@ export class ByteReader {
     }
 
     /**
-     * Takes up to `count` buffered bytes (call {@link fill} first). The result
-     * is a fresh copy the caller may keep.
+     * Takes up to `count` buffered bytes (call {@link fill} first). The caller
+     * may keep the result but must not modify it: when the bytes lie in one
+     * piece of the source, it is a view of that piece rather than a copy.
      */
     take(count: number): Uint8Array {
         const size = Math.min(count, this.buffered)
+        const first = this.pending[0]
+        if (first !== undefined && first.length >= size) {
+            if (first.length === size) this.pending.shift()
+            else this.pending[0] = first.subarray(size)
+            this.buffered -= size
+            return first.subarray(0, size)
+        }
+
         const out = new Uint8Array(size)
         let offset = 0
         while (offset < size) {
@@ -76,6 +85,43 @@ export class ByteReader {
         }
         this.buffered -= size
         return out
+    }
+
+    /**
+     * The first `count` buffered bytes (or all, if fewer) as one array, left in
+     * the buffer (call {@link fill} first). It is a view, not a copy: it is
+     * valid only until the next {@link take} or {@link skip}.
+     */
+    contiguous(count: number): Uint8Array {
+        const size = Math.min(count, this.buffered)
+        const head = this.pending[0]
+        if (head !== undefined && head.length >= size) return head.subarray(0, size)
+
+        const merged = new Uint8Array(this.buffered)
+        let offset = 0
+        for (const piece of this.pending) {
+            merged.set(piece, offset)
+            offset += piece.length
+        }
+        this.pending = [merged]
+        return merged.subarray(0, size)
+    }
+
+    /** Drops up to `count` buffered bytes without copying them. */
+    skip(count: number): void {
+        let rest = Math.min(count, this.buffered)
+        this.buffered -= rest
+        while (rest > 0) {
+            const head = this.pending[0]
+            if (head === undefined) break
+            if (head.length <= rest) {
+                this.pending.shift()
+                rest -= head.length
+                continue
+            }
+            this.pending[0] = head.subarray(rest)
+            rest = 0
+        }
     }
 
     /**

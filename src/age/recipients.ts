@@ -3,12 +3,12 @@
  * `ssh-ed25519 …` and `ssh-rsa …` public keys, one at a time or from a
  * recipients file.
  */
-import type { Recipient } from "age-encryption"
 import { readFile } from "node:fs/promises"
 
 import { HomeageError, UsageError, errnoOf, messageOf } from "../errors.js"
 import { nativeIdentityType, nativeRecipient } from "./native.js"
 import { isSshPublicKeyLine, parseSshRecipient } from "./ssh/index.js"
+import type { Recipient } from "./types.js"
 
 /** Largest recipients file read (16 MiB). */
 const MAX_RECIPIENTS_FILE_BYTES = 16 * 1024 * 1024

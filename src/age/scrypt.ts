@@ -5,13 +5,13 @@
  * encrypting. Derivation uses node:crypto's scrypt, which is fast enough for
  * these work factors (typage's own scrypt stops at 20).
  */
-import { Stanza } from "age-encryption"
-import type { Identity, Recipient } from "age-encryption"
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js"
 import { randomBytes, scrypt } from "node:crypto"
 
 import { decodeBase64, encodeBase64 } from "./base64.js"
 import { FILE_KEY_BYTES } from "./format.js"
+import type { Stanza } from "./format.js"
+import type { Identity, Recipient } from "./types.js"
+import { openFileKey, sealFileKey } from "./x25519.js"
 
 /** The stanza type. */
 export const SCRYPT_STANZA_TYPE = "scrypt"
@@ -63,9 +63,9 @@ export class ScryptRecipient implements Recipient {
     async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
         const salt = randomBytes(SALT_BYTES)
         const key = await deriveKey(this.passphrase, salt, this.workFactor)
-        const body = chacha20poly1305(key, new Uint8Array(12)).encrypt(fileKey)
+        const body = sealFileKey(key, fileKey)
         const args = [SCRYPT_STANZA_TYPE, encodeBase64(salt, false), String(this.workFactor)]
-        return [new Stanza(args, body)]
+        return [{ args, body }]
     }
 }
 
@@ -89,11 +89,7 @@ export class ScryptIdentity implements Identity {
             }
             const { salt, workFactor } = checkScryptStanza(stanza, this.maxWorkFactor)
             const key = await deriveKey(this.passphrase, salt, workFactor)
-            try {
-                return chacha20poly1305(key, new Uint8Array(12)).decrypt(stanza.body)
-            } catch {
-                return null
-            }
+            return openFileKey(key, stanza.body)
         }
         return null
     }

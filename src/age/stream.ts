@@ -3,11 +3,12 @@
  * sealed with ChaCha20-Poly1305 under a key derived from the file key (the
  * STREAM construction). Decryption follows Go age's rules for the last chunk,
  * so a truncated, reordered or extended payload is always detected.
+ *
+ * The cipher is node:crypto's (OpenSSL's) ChaCha20-Poly1305, present in every
+ * Node.js build this package supports; it runs about ten times faster than a
+ * JavaScript implementation, which matters for large files.
  */
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js"
-import { randomBytes } from "@noble/hashes/utils.js"
-import { hkdf } from "@noble/hashes/hkdf.js"
-import { sha256 } from "@noble/hashes/sha2.js"
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
 
 import { FormatProblem } from "./failure.js"
 import type { ByteReader } from "./reader.js"
@@ -27,16 +28,25 @@ export const PAYLOAD_NONCE_BYTES = 16
 /** Bytes of the per-chunk nonce: an 11-byte counter and the last-chunk flag. */
 const CHUNK_NONCE_BYTES = 12
 
+/** Bytes of the payload key. */
+const PAYLOAD_KEY_BYTES = 32
+
+/** The cipher's name in node:crypto. */
+const AEAD = "chacha20-poly1305"
+
+const PAYLOAD_LABEL = Buffer.from("payload")
+
 /** Receives verified plaintext or ciphertext pieces in order. */
 export type ChunkSink = (bytes: Uint8Array) => void | Promise<void>
 
 /** The payload key: HKDF-SHA-256 of the file key, salted with the payload nonce. */
 export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
-    return hkdf(sha256, fileKey, nonce, new TextEncoder().encode("payload"), 32)
+    return new Uint8Array(hkdfSync("sha256", fileKey, nonce, PAYLOAD_LABEL, PAYLOAD_KEY_BYTES))
 }
 
-function chunkNonce(index: number, last: boolean): Uint8Array {
-    const nonce = new Uint8Array(CHUNK_NONCE_BYTES)
+/** The STREAM nonce of chunk `index`: an 11-byte big-endian counter, then the last flag. */
+function chunkNonce(index: number, last: boolean): Buffer {
+    const nonce = Buffer.alloc(CHUNK_NONCE_BYTES)
     let counter = index
     for (let i = CHUNK_NONCE_BYTES - 2; i >= 0 && counter > 0; i--) {
         nonce[i] = counter % 256
@@ -46,14 +56,37 @@ function chunkNonce(index: number, last: boolean): Uint8Array {
     return nonce
 }
 
+/**
+ * Opens one sealed chunk; `undefined` when it does not authenticate with this
+ * nonce. The plaintext is returned only after the tag is verified.
+ */
 function open(
     key: Uint8Array, index: number, last: boolean, sealed: Uint8Array,
 ): Uint8Array | undefined {
+    if (sealed.length < TAG_BYTES) return undefined
+    const split = sealed.length - TAG_BYTES
+    const decipher = createDecipheriv(AEAD, key, chunkNonce(index, last),
+        { authTagLength: TAG_BYTES })
+    decipher.setAuthTag(sealed.subarray(split))
+    const plain = decipher.update(sealed.subarray(0, split))
     try {
-        return chacha20poly1305(key, chunkNonce(index, last)).decrypt(sealed)
+        decipher.final()
     } catch {
         return undefined
     }
+    return plain
+}
+
+/** Seals one chunk: its ciphertext followed by the tag. */
+function seal(key: Uint8Array, index: number, last: boolean, plain: Uint8Array): Uint8Array {
+    const cipher = createCipheriv(AEAD, key, chunkNonce(index, last),
+        { authTagLength: TAG_BYTES })
+    const sealed = Buffer.allocUnsafe(plain.length + TAG_BYTES)
+    const body = cipher.update(plain)
+    body.copy(sealed)
+    cipher.final()
+    cipher.getAuthTag().copy(sealed, plain.length)
+    return sealed
 }
 
 /**
@@ -137,7 +170,7 @@ export async function encryptPayload(
         let rest = piece
         while (rest.length > 0) {
             if (used === CHUNK_BYTES) {
-                await sink(chacha20poly1305(key, chunkNonce(index, false)).encrypt(buffer))
+                await sink(seal(key, index, false, buffer))
                 index++
                 used = 0
             }
@@ -147,5 +180,5 @@ export async function encryptPayload(
             rest = rest.subarray(n)
         }
     }
-    await sink(chacha20poly1305(key, chunkNonce(index, true)).encrypt(buffer.subarray(0, used)))
+    await sink(seal(key, index, true, buffer.subarray(0, used)))
 }

@@ -266,7 +266,7 @@ export async function loadConfig(
     const absolute = resolve(file)
     const format = formatOf(absolute)
     const text = await readConfigText(absolute)
-    const data = parseConfigText(text, format, absolute)
+    const data = await parseConfigText(text, format, absolute)
 
     const parsed = configFileSchema.safeParse(data, { error: issueMessage })
     const resolver = new Resolver(env, dirname(await realpath(absolute)),

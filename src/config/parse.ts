@@ -1,12 +1,12 @@
 /**
  * Reading a config file into plain data: TOML, YAML or JSON by extension.
  * A syntax error names the file, line and column; validation is elsewhere.
+ * The TOML and YAML parsers are loaded only for a file in their format (the
+ * YAML one alone is a few dozen modules), so a run pays only for the one it
+ * reads.
  */
 import { readFile, stat } from "node:fs/promises"
 import { extname } from "node:path"
-
-import { TomlError, parse as parseToml } from "smol-toml"
-import { parseDocument } from "yaml"
 
 import { UsageError, errnoOf, messageOf } from "../errors.js"
 import { findJsonSyntaxError, lineAndColumn } from "./json-position.js"
@@ -66,9 +66,10 @@ function firstLine(message: string): string {
     return (message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "").trim()
 }
 
-function parseTomlText(text: string, file: string): unknown {
+async function parseTomlText(text: string, file: string): Promise<unknown> {
+    const { TomlError, parse } = await import("smol-toml")
     try {
-        return parseToml(text)
+        return parse(text)
     } catch (err) {
         if (!(err instanceof TomlError)) throw err
         let reason = firstLine(err.message).replace(/^Invalid TOML document: /, "")
@@ -79,7 +80,8 @@ function parseTomlText(text: string, file: string): unknown {
     }
 }
 
-function parseYamlText(text: string, file: string): unknown {
+async function parseYamlText(text: string, file: string): Promise<unknown> {
+    const { parseDocument } = await import("yaml")
     const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
     if (document.errors.length > 0) {
         const problems = document.errors.map((error) => {
@@ -111,10 +113,12 @@ function parseJsonText(text: string, file: string): unknown {
  * empty TOML or YAML file is an empty table. Throws a `UsageError` naming the
  * file, line and column of each syntax error.
  */
-export function parseConfigText(text: string, format: ConfigFormat, file: string): unknown {
+export async function parseConfigText(
+    text: string, format: ConfigFormat, file: string,
+): Promise<unknown> {
     if (format === "toml") return parseTomlText(text, file)
     if (format === "json") return parseJsonText(text, file)
 
-    const data = parseYamlText(text, file)
+    const data = await parseYamlText(text, file)
     return data ?? {}
 }

@@ -12,7 +12,8 @@
  *   run `homeage start NAME` for that one secret and check again. So it is
  *   active only when the secret is usable, failed when it is not, and it works
  *   on its own (after `activate`, or when the batch unit is disabled). Its stop
- *   runs `homeage stop NAME`, which removes that secret's outputs.
+ *   runs `homeage stop --from-unit NAME`, which removes that secret's outputs
+ *   (unless `activate` is replacing them: see activation/handover.ts).
  * - `homeage.target` requires and orders after every secret unit.
  */
 import { isAbsolute } from "node:path"
@@ -137,8 +138,9 @@ export function renderBatchUnit(setup: ServiceSetup): string {
 /**
  * The unit of one secret, `homeage-<escaped name>.service`: active only while
  * its plaintext, symlinks and copies exist and are not empty, failed when the
- * secret could not be installed; stopping it runs `homeage stop --from-unit NAME`. Throws
- * a UsageError when the name cannot become a unit name or a path is relative.
+ * secret could not be installed; stopping it runs `homeage stop --from-unit
+ * NAME`. Throws a UsageError when the name cannot become a unit name or a
+ * path is relative.
  */
 export function renderSecretUnit(secret: ServiceSecret, setup: ServiceSetup): string {
     validateSetup(setup)

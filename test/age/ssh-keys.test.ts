@@ -11,6 +11,7 @@ import { after, describe, test } from "node:test"
 
 import { Encrypter, Stanza } from "age-encryption"
 
+import type { Stanza as HeaderStanza } from "../../src/age/index.js"
 import { OperationError, UsageError } from "../../src/errors.js"
 import {
     isSshPublicKeyLine,
@@ -327,7 +328,7 @@ describe("stanzas", () => {
     const edTag = tagOf(`${ed}.pub`)
     const rsaTag = tagOf(`${rsaProtected}.pub`)
 
-    async function edStanza(): Promise<{ fileKey: Uint8Array, stanza: Stanza }> {
+    async function edStanza(): Promise<{ fileKey: Uint8Array, stanza: HeaderStanza }> {
         const fileKey = new Uint8Array(randomBytes(16))
         const stanzas = await parseSshRecipient(edLine).wrapFileKey(fileKey)
         assert.equal(stanzas.length, 1)

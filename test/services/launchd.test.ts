@@ -156,3 +156,18 @@ async () => {
     await assert.rejects(launchctlRunner()("launchctl", ["list"]),
         /launchctl exists only on macOS, not on linux; set installationType/)
 })
+
+test("without a launchctl runner outside macOS, the plan has a problem and nothing is written",
+    { skip: process.platform === "darwin" ? "runs only where launchctl does not exist" : false },
+    async () => {
+        const manager = createServiceManager("launchd", setup)
+
+        const plan = await manager.plan([], [])
+
+        assert.deepEqual(plan.problems, ["installationType \"launchd\" needs macOS, and this " +
+            "is linux; set installationType = \"systemd\" or \"activation\""])
+        await assert.rejects(manager.apply(plan, quiet), OperationError)
+        await assert.rejects(stat(launchdPaths(home).plist), { code: "ENOENT" })
+        assert.deepEqual(await manager.removalProblems(), [])
+        assert.deepEqual(manager.folders, [join(home, "Library", "LaunchAgents")])
+    })

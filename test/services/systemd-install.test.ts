@@ -255,3 +255,37 @@ test("the real systemctl without a user manager is reported as unreachable", asy
         await rm(empty, { recursive: true, force: true })
     }
 })
+
+test("a repaired secret's unit is started again, an untouched one is left alone", async () => {
+    await planAndApply([], [secret("git/netrc"), secret("git-netrc")])
+    await enableAll()
+    calls = []
+
+    const plan = await planAndApply(["git/netrc", "git-netrc"],
+        [{ ...secret("git/netrc"), repaired: true }, secret("git-netrc")])
+
+    assert.deepEqual([...plan.write.keys()], [])
+    assert.deepEqual(plan.restart, [])
+    assert.deepEqual(plan.start, [GIT, "homeage.target"])
+    assert.deepEqual(calls.slice(2), [
+        "systemctl --user daemon-reload",
+        `systemctl --user start -- ${GIT} homeage.target`,
+    ])
+})
+
+test("removal problems: none without units; an unreachable manager with units", async () => {
+    answers.set("systemctl --user show --property=UnitPath",
+        { code: 1, stdout: "", stderr: "Failed to connect to bus: No medium found\n" })
+    const manager = createServiceManager("systemd", setup, { systemctl: recorder })
+
+    assert.deepEqual(await manager.removalProblems(), [])
+    assert.deepEqual(calls, [])
+
+    await mkdir(unitDir, { recursive: true })
+    await writeFile(join(unitDir, "homeage.service"), `${UNIT_MARKER}\n[Unit]\n`)
+
+    assert.deepEqual(await manager.removalProblems(), [`homeage's systemd units in ${unitDir} ` +
+        "cannot be stopped: cannot reach the systemd user manager (Failed to connect to bus: " +
+        "No medium found); run homeage from a login session"])
+    assert.deepEqual(manager.folders, [unitDir, join(unitDir, "default.target.wants")])
+})

@@ -6,51 +6,47 @@
  *
  * Stanza: `-> ssh-ed25519 TAG SHARE`, body = the wrapped 16-byte file key.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
+import { createHash, createPrivateKey, createPublicKey, hkdfSync } from "node:crypto"
+import type { KeyObject } from "node:crypto"
 
-import { ed25519, x25519 } from "@noble/curves/ed25519.js"
-import { Stanza } from "age-encryption"
-import type { Recipient } from "age-encryption"
-
+import { ed25519 } from "@noble/curves/ed25519.js"
 import { UsageError } from "../../errors.js"
+import type { Stanza } from "../format.js"
+import type { Recipient } from "../types.js"
+import {
+    WRAPPED_KEY_BYTES, X25519_BYTES, ephemeralKey, openFileKey, sealFileKey, wrappingKey,
+    x25519Point, x25519PrivateKey, x25519Shared,
+} from "../x25519.js"
 import { type Ed25519PublicKey, ed25519PublicKey, keyTag } from "./public-key.js"
-import { FILE_KEY_BYTES, StanzaError } from "./stanza.js"
+import { StanzaError } from "./stanza.js"
 import { concatBytes, decodeBase64Strict, encodeBase64 } from "./wire.js"
 
 /** The stanza type, and the HKDF info string of both derivations. */
 export const ED25519_STANZA_TYPE = "ssh-ed25519"
 const ED25519_LABEL = new TextEncoder().encode("age-encryption.org/v1/ssh-ed25519")
 
-/** Size of an X25519 scalar or point, in bytes. */
-const X25519_BYTES = 32
-/** Size of a Poly1305 tag, in bytes. */
-const AEAD_TAG_BYTES = 16
-/** ChaCha20-Poly1305 nonce: 12 zero bytes, safe because every wrapping key is used once. */
-const ZERO_NONCE = new Uint8Array(12)
+/** DER before the 32-byte seed in a PKCS#8 Ed25519 private key (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex")
+
+/** DER before the 32-byte key in an SPKI Ed25519 public key (RFC 8410). */
+const ED25519_SPKI_PREFIX_BYTES = 12
 
 /**
  * The tweak scalar: HKDF-SHA256 with no input key, the SSH wire public key as
- * salt and the ssh-ed25519 label as info.
+ * salt and the ssh-ed25519 label as info. It is used as an X25519 private key.
  */
-function tweakOf(key: Ed25519PublicKey): Uint8Array {
-    return new Uint8Array(hkdfSync("sha256", new Uint8Array(0), key.wire, ED25519_LABEL, 32))
+function tweakOf(key: Ed25519PublicKey): KeyObject {
+    const tweak = hkdfSync("sha256", new Uint8Array(0), key.wire, ED25519_LABEL, X25519_BYTES)
+    return x25519PrivateKey(new Uint8Array(tweak))
 }
 
-function wrappingKey(sharedSecret: Uint8Array, salt: Uint8Array): Uint8Array {
-    return new Uint8Array(hkdfSync("sha256", sharedSecret, salt, ED25519_LABEL, 32))
-}
-
-/** X25519 that refuses an all-zero result (a low-order point was involved). */
-function x25519Checked(scalar: Uint8Array, point: Uint8Array): Uint8Array {
-    let out: Uint8Array
+/** X25519 that refuses a low-order point, as a {@link StanzaError}. */
+function x25519Checked(ours: KeyObject, theirs: Uint8Array): Uint8Array {
     try {
-        out = x25519.scalarMult(scalar, point)
+        return x25519Shared(ours, theirs)
     } catch (err) {
-        throw new StanzaError("the X25519 share is a low-order point", { cause: err })
+        throw new StanzaError(err instanceof Error ? err.message : String(err), { cause: err })
     }
-
-    if (out.every((b) => b === 0)) throw new StanzaError("the X25519 shared secret is zero")
-    return out
 }
 
 /**
@@ -76,7 +72,7 @@ function montgomeryPoint(key: Ed25519PublicKey): Uint8Array {
 export class Ed25519Recipient implements Recipient {
     private readonly tag: string
     private readonly theirPoint: Uint8Array
-    private readonly tweak: Uint8Array
+    private readonly tweak: KeyObject
 
     /** Throws a {@link UsageError} if the key is not a usable Ed25519 point. */
     constructor(key: Ed25519PublicKey) {
@@ -87,16 +83,14 @@ export class Ed25519Recipient implements Recipient {
 
     /** Wraps `fileKey` with a fresh ephemeral X25519 share. */
     wrapFileKey(fileKey: Uint8Array): Stanza[] {
-        const ephemeral = new Uint8Array(randomBytes(X25519_BYTES))
-        const share = x25519.scalarMultBase(ephemeral)
-        const shared = x25519Checked(this.tweak, x25519Checked(ephemeral, this.theirPoint))
+        const ephemeral = ephemeralKey()
+        const shared = x25519Checked(this.tweak, x25519Checked(ephemeral.key, this.theirPoint))
 
-        const key = wrappingKey(shared, concatBytes(share, this.theirPoint))
-        const cipher = createCipheriv("chacha20-poly1305", key, ZERO_NONCE,
-            { authTagLength: AEAD_TAG_BYTES })
-        const body = concatBytes(cipher.update(fileKey), cipher.final(), cipher.getAuthTag())
-
-        return [new Stanza([ED25519_STANZA_TYPE, this.tag, encodeBase64(share, false)], body)]
+        const key = wrappingKey(shared, concatBytes(ephemeral.point, this.theirPoint),
+            ED25519_LABEL)
+        const body = sealFileKey(key, fileKey)
+        const share = encodeBase64(ephemeral.point, false)
+        return [{ args: [ED25519_STANZA_TYPE, this.tag, share], body }]
     }
 }
 
@@ -114,7 +108,7 @@ export function checkEd25519Stanza(stanza: Stanza): Uint8Array {
         throw new StanzaError("the ephemeral share is not 32 bytes of unpadded base64")
     }
 
-    if (stanza.body.length !== FILE_KEY_BYTES + AEAD_TAG_BYTES) {
+    if (stanza.body.length !== WRAPPED_KEY_BYTES) {
         throw new StanzaError(`the body is ${stanza.body.length} bytes, not 32`)
     }
     return share
@@ -122,18 +116,20 @@ export function checkEd25519Stanza(stanza: Stanza): Uint8Array {
 
 /**
  * The private half of an ssh-ed25519 key, ready to unwrap stanzas: the X25519
- * scalar (the first half of SHA-512 of the Ed25519 seed), its point, and the
- * tweak of the public key.
+ * private key (the first half of SHA-512 of the Ed25519 seed, clamped), its
+ * point, and the tweak of the public key, all made once, so that an unwrap is
+ * two native Diffie-Hellman operations.
  */
 export class Ed25519Unwrapper {
-    private readonly scalar: Uint8Array
+    private readonly key: KeyObject
     private readonly ourPoint: Uint8Array
-    private readonly tweak: Uint8Array
+    private readonly tweak: KeyObject
 
     /** `seed` is the 32-byte Ed25519 private seed of `publicKey`. */
     constructor(seed: Uint8Array, publicKey: Ed25519PublicKey) {
-        this.scalar = ed25519.utils.toMontgomerySecret(seed)
-        this.ourPoint = x25519.scalarMultBase(this.scalar)
+        const hashed = createHash("sha512").update(seed).digest()
+        this.key = x25519PrivateKey(hashed.subarray(0, X25519_BYTES))
+        this.ourPoint = x25519Point(this.key)
         this.tweak = tweakOf(publicKey)
     }
 
@@ -143,22 +139,20 @@ export class Ed25519Unwrapper {
      */
     unwrap(stanza: Stanza): Uint8Array {
         const share = checkEd25519Stanza(stanza)
-        const shared = x25519Checked(this.tweak, x25519Checked(this.scalar, share))
+        const shared = x25519Checked(this.tweak, x25519Checked(this.key, share))
 
-        const key = wrappingKey(shared, concatBytes(share, this.ourPoint))
-        const decipher = createDecipheriv("chacha20-poly1305", key, ZERO_NONCE,
-            { authTagLength: AEAD_TAG_BYTES })
-        decipher.setAuthTag(stanza.body.subarray(FILE_KEY_BYTES))
-        try {
-            return concatBytes(decipher.update(stanza.body.subarray(0, FILE_KEY_BYTES)),
-                decipher.final())
-        } catch (err) {
-            throw new StanzaError("the wrapped file key does not authenticate", { cause: err })
-        }
+        const key = wrappingKey(shared, concatBytes(share, this.ourPoint), ED25519_LABEL)
+        const fileKey = openFileKey(key, stanza.body)
+        if (fileKey === null) throw new StanzaError("the wrapped file key does not authenticate")
+        return fileKey
     }
 }
 
 /** The ssh-ed25519 public key of a 32-byte Ed25519 seed. */
 export function ed25519PublicKeyOfSeed(seed: Uint8Array): Ed25519PublicKey {
-    return ed25519PublicKey(ed25519.getPublicKey(seed))
+    const privateKey = createPrivateKey({
+        key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8",
+    })
+    const der = createPublicKey(privateKey).export({ format: "der", type: "spki" })
+    return ed25519PublicKey(new Uint8Array(der.subarray(ED25519_SPKI_PREFIX_BYTES)))
 }

@@ -5,10 +5,10 @@
  * its tag, and at most once per run: the outcome (key, skipped, or wrong
  * passphrase) is kept for the next file.
  */
-import type { Identity, Stanza } from "age-encryption"
 
 import { OperationError } from "../../errors.js"
-import type { PassphraseReader } from "../types.js"
+import type { Stanza } from "../format.js"
+import type { Identity, PassphraseReader } from "../types.js"
 import { checkEd25519Stanza } from "./ed25519.js"
 import { type PrivateKeyFile, type Unwrapper, readPemBlock, unwrapperOf } from "./keys.js"
 import { OPENSSH_PEM_LABEL, parseOpenSshKey } from "./openssh.js"

@@ -3,8 +3,7 @@
  * authorized_keys-style lines) and identities (from OpenSSH and PEM private
  * key files), writing and reading exactly the stanzas Go age's agessh does.
  */
-import type { Recipient } from "age-encryption"
-
+import type { Recipient } from "../types.js"
 import { Ed25519Recipient } from "./ed25519.js"
 import { parsePublicKeyLine } from "./public-key.js"
 import { RsaRecipient } from "./rsa.js"

@@ -7,10 +7,9 @@
 import { constants, createPublicKey, privateDecrypt, publicEncrypt } from "node:crypto"
 import type { KeyObject } from "node:crypto"
 
-import { Stanza } from "age-encryption"
-import type { Recipient } from "age-encryption"
-
 import { UsageError } from "../../errors.js"
+import type { Stanza } from "../format.js"
+import type { Recipient } from "../types.js"
 import { type RsaPublicKey, keyTag } from "./public-key.js"
 import { FILE_KEY_BYTES, StanzaError } from "./stanza.js"
 import { bigintToBase64Url, bitLength } from "./wire.js"
@@ -55,7 +54,7 @@ export class RsaRecipient implements Recipient {
             oaepHash: "sha256",
             oaepLabel: OAEP_LABEL,
         }, fileKey)
-        return [new Stanza([RSA_STANZA_TYPE, this.tag], new Uint8Array(body))]
+        return [{ args: [RSA_STANZA_TYPE, this.tag], body: new Uint8Array(body) }]
     }
 }
 

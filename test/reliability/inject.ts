@@ -1,0 +1,184 @@
+/**
+ * A preload for the real CLI (`node --import inject.js bin/homeage.js …`) that
+ * lets the reliability suites reach exact points of a run without any hook in
+ * the product: it wraps the mutating calls of node:fs/promises and of file
+ * handles, and the random bytes of temp names. Nothing here is active unless
+ * one of the `RELIABILITY_*` variables below is set:
+ *
+ * - `RELIABILITY_STEPS_FILE=F`: count the mutating steps and write the count to
+ *   F at exit (to calibrate kill points).
+ * - `RELIABILITY_TRACE=F`: append one line per mutating step to F: its number,
+ *   the call and the path (to name kill points).
+ * - `RELIABILITY_KILL_AT=N`: SIGKILL the process at mutating step N (1-based);
+ *   when step N writes file content, half of it is written first, so the
+ *   crash leaves a partial temp file.
+ * - `RELIABILITY_PLANT=TARGET`: just before homeage creates a temp file or temp
+ *   symlink, plant a symlink to TARGET at that exact name (an attacker who
+ *   won the race); each planted path is appended to `RELIABILITY_LOG`.
+ * - `RELIABILITY_PREDICTABLE=1`: temp names come from a counter instead of
+ *   random bytes, to show what planting at a predicted name would do.
+ * - `RELIABILITY_SIGNAL=SIG`: send SIG to the process itself while the first
+ *   temp file of at least `RELIABILITY_SIGNAL_BYTES` bytes is being written
+ *   (after half of it).
+ * - `RELIABILITY_SWAP=FOLDER>TARGET`: when the `pending` mark is set (after the
+ *   check, before any output is written), move FOLDER away and put a symlink
+ *   to TARGET in its place.
+ */
+import { appendFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs"
+import type { FileHandle } from "node:fs/promises"
+import { createRequire, syncBuiltinESMExports } from "node:module"
+import { basename } from "node:path"
+
+const require = createRequire(import.meta.url)
+// The CommonJS objects behind node:fs/promises and node:crypto: replacing their
+// functions and syncing updates the ESM bindings homeage imported.
+const fsp = require("node:fs/promises") as Record<string, unknown>
+const nodeCrypto = require("node:crypto") as Record<string, unknown>
+
+const TEMP_PREFIX = ".homeage-tmp-"
+const TEMP_NAME_BYTES = 16
+
+const env = process.env
+const killAt = Number(env.RELIABILITY_KILL_AT ?? "0")
+const stepsFile = env.RELIABILITY_STEPS_FILE
+const traceFile = env.RELIABILITY_TRACE
+const plantTarget = env.RELIABILITY_PLANT
+const logFile = env.RELIABILITY_LOG
+const signalName = env.RELIABILITY_SIGNAL as NodeJS.Signals | undefined
+const signalBytes = Number(env.RELIABILITY_SIGNAL_BYTES ?? "0")
+const swap = env.RELIABILITY_SWAP?.split(">")
+let steps = 0
+let signalled = false
+let swapped = false
+
+const handlePaths = new WeakMap<object, string>()
+
+function log(line: string): void {
+    if (logFile !== undefined) appendFileSync(logFile, `${line}\n`)
+}
+
+function isTemp(path: unknown): path is string {
+    return typeof path === "string" && basename(path).startsWith(TEMP_PREFIX)
+}
+
+/** Counts a mutating step; returns true when this is the step to crash at. */
+function step(call: string, path: unknown): boolean {
+    steps++
+    if (traceFile !== undefined) appendFileSync(traceFile, `${steps} ${call} ${String(path)}\n`)
+    return steps === killAt
+}
+
+function die(): never {
+    process.kill(process.pid, "SIGKILL")
+    throw new Error("unreachable: SIGKILL did not end the process")
+}
+
+function plant(path: unknown): void {
+    if (plantTarget === undefined || !isTemp(path)) return
+    try {
+        symlinkSync(plantTarget, path)
+        log(`planted ${path}`)
+    } catch {
+        log(`could not plant ${path}`)
+    }
+}
+
+function mutatingFlags(flags: unknown): boolean {
+    if (typeof flags === "number") return (flags & 3) !== 0 || (flags & 0o100) !== 0
+    if (typeof flags === "string") return /[wa+]/.test(flags)
+    return false
+}
+
+type AnyFunction = (...args: unknown[]) => unknown
+
+function wrap(name: string, before: (args: unknown[]) => void,
+    after?: (args: unknown[]) => void): void {
+    const original = fsp[name] as AnyFunction
+    fsp[name] = async (...args: unknown[]): Promise<unknown> => {
+        before(args)
+        const result = await original(...args)
+        after?.(args)
+        return result
+    }
+}
+
+if (stepsFile !== undefined) {
+    process.on("exit", () => {
+        writeFileSync(stepsFile, `${steps}\n`)
+    })
+}
+
+for (const name of ["rename", "symlink", "rm", "unlink", "rmdir", "mkdir", "chmod", "chown"]) {
+    wrap(name, (args) => {
+        const path = name === "symlink" || name === "rename" ? args[1] : args[0]
+        if (name === "symlink") plant(path)
+        if (step(name, path)) die()
+    }, (args) => {
+        if (name !== "rename" || swap === undefined || swapped) return
+        if (basename(String(args[1])) !== "pending") return
+        swapped = true
+        const [folder, target] = swap
+        if (folder === undefined || target === undefined) return
+        renameSync(folder, `${folder}.moved-away`)
+        symlinkSync(target, folder)
+        log(`swapped ${folder}`)
+    })
+}
+
+const originalOpen = fsp.open as (...args: unknown[]) => Promise<FileHandle>
+fsp.open = async (...args: unknown[]): Promise<FileHandle> => {
+    const mutating = mutatingFlags(args[1])
+    if (mutating) {
+        plant(args[0])
+        if (step("open", args[0])) die()
+    }
+    const handle = await originalOpen(...args)
+    if (mutating) handlePaths.set(handle, String(args[0]))
+    return handle
+}
+
+if (env.RELIABILITY_PREDICTABLE === "1") {
+    let counter = 0
+    const originalRandom = nodeCrypto.randomBytes as (size: number) => Buffer
+    nodeCrypto.randomBytes = (size: number, ...rest: unknown[]): unknown => {
+        const forTempName = size === TEMP_NAME_BYTES && rest.length === 0
+            && (new Error().stack ?? "").includes("tempPathFor")
+        if (!forTempName) return (originalRandom as AnyFunction)(size, ...rest)
+        counter++
+        return Buffer.from(counter.toString(16).padStart(TEMP_NAME_BYTES * 2, "0"), "hex")
+    }
+}
+
+syncBuiltinESMExports()
+
+// File handles: wrap the prototype's writing methods, found from a handle.
+const probe = await originalOpen("/dev/null", "r")
+const proto = Object.getPrototypeOf(probe) as Record<string, unknown>
+await probe.close()
+
+const originalWrite = proto.write as AnyFunction
+
+function wrapWrite(name: string): void {
+    const original = proto[name] as AnyFunction
+    proto[name] = async function (this: FileHandle, ...args: unknown[]): Promise<unknown> {
+        const data = args[0]
+        const path = handlePaths.get(this)
+        const crash = step(name, path)
+        const size = data instanceof Uint8Array ? data.length : 0
+        const signalNow = signalName !== undefined && !signalled && isTemp(path)
+            && size >= signalBytes
+        if ((crash || signalNow) && data instanceof Uint8Array) {
+            signalled = true
+            await originalWrite.call(this, data.subarray(0, Math.floor(size / 2)))
+            if (crash) die()
+            log(`signal ${signalName ?? ""} at ${path ?? "?"}`)
+            process.kill(process.pid, signalName)
+            await originalWrite.call(this, data.subarray(Math.floor(size / 2)))
+            return undefined
+        }
+        if (crash) die()
+        return original.apply(this, args)
+    }
+}
+
+for (const name of ["writeFile", "write", "chmod", "chown", "sync"]) wrapWrite(name)
