@@ -56,7 +56,7 @@ function sameFile(earlier: Output, later: Output): string {
  * output inside another output (which is a file, not a folder), and an output
  * at or above the runtime dir. Returns an empty list when there is none.
  */
-export function findConflicts(config: Config): string[] {
+export function findConflicts(config: Config, options: ConflictOptions = {}): string[] {
     const outputs = outputsOf(config)
     const byFile = new Map<string, Output>()
     const conflicts: string[] = []
@@ -84,6 +84,45 @@ export function findConflicts(config: Config): string[] {
             conflicts.push(`${here}: ${output.file} is the runtime dir itself`)
         } else if (runtimeDir.startsWith(`${output.file}/`) || output.file === "/") {
             conflicts.push(`${here}: ${output.file} contains the runtime dir ${runtimeDir}`)
+        }
+    }
+
+    conflicts.push(...ownFileConflicts(config, outputs, options.stateDir))
+    return conflicts
+}
+
+/** Options for {@link findConflicts}. */
+export interface ConflictOptions {
+    /** homeage's state dir: no output may be at, inside or above it. */
+    stateDir?: string
+}
+
+/**
+ * Outputs that would overwrite homeage's own inputs with plaintext: the config
+ * file, a secret's encrypted source, an identity file, or anything at, inside
+ * or above the state dir. `--backup` must never move these aside.
+ */
+function ownFileConflicts(config: Config, outputs: Output[], stateDir?: string): string[] {
+    const inputs = new Map<string, string>([[config.file, "the config file"]])
+    for (const secret of config.secrets) {
+        inputs.set(secret.source, `the encrypted source of secret ${secret.name}`)
+    }
+    for (const identity of config.identityPaths) inputs.set(identity, "an identity file")
+
+    const conflicts: string[] = []
+    for (const output of outputs) {
+        const here = formatKeyPath(output.at)
+        const input = inputs.get(output.file)
+        if (input !== undefined) {
+            conflicts.push(`${here}: ${output.file} is ${input}; plaintext must never `
+                + "replace it: choose another target")
+            continue
+        }
+        if (stateDir === undefined) continue
+        const inside = output.file === stateDir || output.file.startsWith(`${stateDir}/`)
+        if (inside || stateDir.startsWith(`${output.file}/`)) {
+            conflicts.push(`${here}: ${output.file} is ${inside ? "in" : "above"} homeage's `
+                + `state dir ${stateDir}; choose a target outside it`)
         }
     }
     return conflicts

@@ -9,7 +9,7 @@ export { type FindConfigOptions, findConfigFile, findOptionalConfigFile } from "
 export {
     defaultIdentityCandidates, defaultInstallationType, defaultRuntimeDir, loadConfig,
 } from "./load.js"
-export { findConflicts } from "./conflicts.js"
+export { type ConflictOptions, findConflicts } from "./conflicts.js"
 export { PATH_VARIABLES, type Expansion, expandVariables, resolvePath } from "./expand.js"
 export { nameProblems } from "./names.js"
 export { CONFIG_EXTENSIONS, type ConfigFormat } from "./parse.js"

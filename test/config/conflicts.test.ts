@@ -95,3 +95,35 @@ test("an output at or above the runtime dir", () => {
         "secrets.b.symlinks[0]: /run contains the runtime dir /run/s",
     ])
 })
+
+test("an output at the config file, a source or an identity file is a conflict", () => {
+    const c = config(
+        secret("a", { copies: ["/dots/homeage.toml", "/dots/b.age"] }),
+        secret("b", { symlinks: ["/keys/id.txt"] }),
+    )
+    c.identityPaths = ["/keys/id.txt"]
+    assert.deepEqual(findConflicts(c), [
+        "secrets.a.copies[0]: /dots/homeage.toml is the config file; plaintext must never "
+            + "replace it: choose another target",
+        "secrets.a.copies[1]: /dots/b.age is the encrypted source of secret b; plaintext must "
+            + "never replace it: choose another target",
+        "secrets.b.symlinks[0]: /keys/id.txt is an identity file; plaintext must never "
+            + "replace it: choose another target",
+    ])
+})
+
+test("an output in or above the state dir is a conflict", () => {
+    const c = config(
+        secret("a", { path: "/h/.local/state/homeage/plain" }),
+        secret("b", { symlinks: ["/h/.local/state/homeage"], copies: ["/h/.local"] }),
+    )
+    assert.deepEqual(findConflicts(c, { stateDir: "/h/.local/state/homeage" }), [
+        "secrets.a.path: /h/.local/state/homeage/plain is in homeage's state dir "
+            + "/h/.local/state/homeage; choose a target outside it",
+        "secrets.b.symlinks[0]: /h/.local/state/homeage is in homeage's state dir "
+            + "/h/.local/state/homeage; choose a target outside it",
+        "secrets.b.copies[0]: /h/.local is above homeage's state dir "
+            + "/h/.local/state/homeage; choose a target outside it",
+    ])
+    assert.deepEqual(findConflicts(c), [])
+})
