@@ -113,17 +113,21 @@ test("an output at the config file, a source or an identity file is a conflict",
 })
 
 test("an output in or above the state dir is a conflict", () => {
-    const c = config(
-        secret("a", { path: "/h/.local/state/homeage/plain" }),
-        secret("b", { symlinks: ["/h/.local/state/homeage"], copies: ["/h/.local"] }),
-    )
-    assert.deepEqual(findConflicts(c, { stateDir: "/h/.local/state/homeage" }), [
+    const state = { stateDir: "/h/.local/state/homeage" }
+    const inside = config(secret("a", { path: "/h/.local/state/homeage/plain" }))
+    assert.deepEqual(findConflicts(inside, state), [
         "secrets.a.path: /h/.local/state/homeage/plain is in homeage's state dir "
             + "/h/.local/state/homeage; choose a target outside it",
+    ])
+    const at = config(secret("b", { symlinks: ["/h/.local/state/homeage"] }))
+    assert.deepEqual(findConflicts(at, state), [
         "secrets.b.symlinks[0]: /h/.local/state/homeage is in homeage's state dir "
             + "/h/.local/state/homeage; choose a target outside it",
-        "secrets.b.copies[0]: /h/.local is above homeage's state dir "
+    ])
+    const above = config(secret("c", { copies: ["/h/.local"] }))
+    assert.deepEqual(findConflicts(above, state), [
+        "secrets.c.copies[0]: /h/.local is above homeage's state dir "
             + "/h/.local/state/homeage; choose a target outside it",
     ])
-    assert.deepEqual(findConflicts(c), [])
+    assert.deepEqual(findConflicts(inside), [])
 })
