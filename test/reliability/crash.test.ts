@@ -152,6 +152,7 @@ async function killAfterDelay(to: Side, delayMs: number): Promise<boolean> {
 
 test("SIGKILL at every step of a switch leaves old or new content, and activate repairs",
     async () => {
+        const mark = tally.failures.length
         tally.checks("SIGKILL at every mutating step (temp created, half written, synced, " +
             "renamed, symlink, rm, mkdir, chmod), both directions, then again during the repair")
         tally.checks("after a kill: each path holds its old or new content (never missing, " +
@@ -191,11 +192,12 @@ test("SIGKILL at every step of a switch leaves old or new content, and activate 
             }
         }
         assert.ok(kills >= MIN_STEP_KILLS, `only ${kills} kills happened`)
-        assert.deepEqual(tally.failureList(), [])
+        assert.deepEqual(tally.failureList(mark), [])
     })
 
 test("SIGKILL after random delays leaves old or new content, and activate repairs",
     async () => {
+        const mark = tally.failures.length
         tally.checks("SIGKILL from outside after random delays (0 to 1.2 × a full run)")
         let at: Side = "a"
         await converge(at)
@@ -216,16 +218,17 @@ test("SIGKILL after random delays leaves old or new content, and activate repair
             if (ok) at = to
             else removeTemps()
         }
-        assert.deepEqual(tally.failureList(), [])
+        assert.deepEqual(tally.failureList(mark), [])
     })
 
 test("no plaintext or key material outside the runtime dir and copies after the crashes",
     async () => {
+        const mark = tally.failures.length
         tally.checks("leak scan after the crash flows: world, /tmp, $TMPDIR, all CLI output")
         await tally.check("leak scan", () => {
             const scan = w.scanForLeaks(outputs)
             assert.ok(scan.files > 0)
             assert.deepEqual(scan.hits, [])
         })
-        assert.deepEqual(tally.failureList(), [])
+        assert.deepEqual(tally.failureList(mark), [])
     })

@@ -239,7 +239,7 @@ async function fuzz(
     const passed = details.failed ? details.numRuns - 1 : details.numRuns
     const failure = details.failed
         ? `${label}: seed ${SEED}, path ${details.counterexamplePath ?? "?"}: ` +
-            `${String(details.errorInstance)}`
+            String(details.errorInstance)
         : undefined
     tally.add(details.numRuns, passed, failure)
     assert.equal(failure, undefined)
@@ -308,7 +308,8 @@ test("mutated config files load or fail with a UsageError", async () => {
         "config toml": "toml", "config yaml": "yaml", "config json": "json",
     }
     let n = 0
-    await fuzz("config", ["config toml", "config yaml", "config json"], RUNS, async (seed, data) => {
+    const seeds = ["config toml", "config yaml", "config json"]
+    await fuzz("config", seeds, RUNS, async (seed, data) => {
         const file = join(dir, "config", `homeage-${++n}.${extension[seed] ?? "toml"}`)
         writeFileSync(file, data)
         try {

@@ -14,7 +14,8 @@
  *   crash leaves a partial temp file.
  * - `RELIABILITY_PLANT=TARGET`: just before homeage creates a temp file or temp
  *   symlink, plant a symlink to TARGET at that exact name (an attacker who
- *   won the race); each planted path is appended to `RELIABILITY_LOG`.
+ *   won the race); each planted path is appended to `RELIABILITY_LOG`. With
+ *   `RELIABILITY_PLANT_AT=N`, only at the Nth temp name of the run.
  * - `RELIABILITY_PREDICTABLE=1`: temp names come from a counter instead of
  *   random bytes, to show what planting at a predicted name would do.
  * - `RELIABILITY_SIGNAL=SIG`: send SIG to the process itself while the first
@@ -43,6 +44,8 @@ const killAt = Number(env.RELIABILITY_KILL_AT ?? "0")
 const stepsFile = env.RELIABILITY_STEPS_FILE
 const traceFile = env.RELIABILITY_TRACE
 const plantTarget = env.RELIABILITY_PLANT
+const plantAt = Number(env.RELIABILITY_PLANT_AT ?? "0")
+let tempsSeen = 0
 const logFile = env.RELIABILITY_LOG
 const signalName = env.RELIABILITY_SIGNAL as NodeJS.Signals | undefined
 const signalBytes = Number(env.RELIABILITY_SIGNAL_BYTES ?? "0")
@@ -75,6 +78,8 @@ function die(): never {
 
 function plant(path: unknown): void {
     if (plantTarget === undefined || !isTemp(path)) return
+    tempsSeen++
+    if (plantAt !== 0 && tempsSeen !== plantAt) return
     try {
         symlinkSync(plantTarget, path)
         log(`planted ${path}`)
@@ -158,27 +163,37 @@ await probe.close()
 
 const originalWrite = proto.write as AnyFunction
 
+/** The bytes a write call carries (one buffer, or the buffers of `writev`). */
+function bytesOf(name: string, arg: unknown): Uint8Array | undefined {
+    if (arg instanceof Uint8Array) return arg
+    if (name === "writev" && Array.isArray(arg)) return Buffer.concat(arg as Uint8Array[])
+    return undefined
+}
+
 function wrapWrite(name: string): void {
     const original = proto[name] as AnyFunction
     proto[name] = async function (this: FileHandle, ...args: unknown[]): Promise<unknown> {
-        const data = args[0]
+        const data = bytesOf(name, args[0])
         const path = handlePaths.get(this)
         const crash = step(name, path)
-        const size = data instanceof Uint8Array ? data.length : 0
+        const size = data?.length ?? 0
         const signalNow = signalName !== undefined && !signalled && isTemp(path)
             && size >= signalBytes
-        if ((crash || signalNow) && data instanceof Uint8Array) {
+        if ((crash || signalNow) && data !== undefined) {
             signalled = true
             await originalWrite.call(this, data.subarray(0, Math.floor(size / 2)))
             if (crash) die()
             log(`signal ${signalName ?? ""} at ${path ?? "?"}`)
             process.kill(process.pid, signalName)
             await originalWrite.call(this, data.subarray(Math.floor(size / 2)))
-            return undefined
+            return name === "writev" ? { bytesWritten: size, buffers: args[0] }
+                : name === "write" ? { bytesWritten: size, buffer: data } : undefined
         }
         if (crash) die()
         return original.apply(this, args)
     }
 }
 
-for (const name of ["writeFile", "write", "chmod", "chown", "sync"]) wrapWrite(name)
+for (const name of ["writeFile", "write", "writev", "chmod", "chown", "sync"]) {
+    wrapWrite(name)
+}

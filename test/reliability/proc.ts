@@ -41,8 +41,8 @@ export function startCli(args: string[], options: StartOptions): Running {
     })
     const out: Buffer[] = []
     const err: Buffer[] = []
-    child.stdout?.on("data", (b: Buffer) => out.push(b))
-    child.stderr?.on("data", (b: Buffer) => err.push(b))
+    child.stdout.on("data", (b: Buffer) => out.push(b))
+    child.stderr.on("data", (b: Buffer) => err.push(b))
     const done = new Promise<Finished>((resolve, reject) => {
         child.on("error", reject)
         child.on("close", (code, signal) => {
@@ -64,6 +64,6 @@ export function runToEnd(args: string[], options: StartOptions): Promise<Finishe
 
 /** Whether an error output shows a stack trace or an internal error. */
 export function looksLikeCrash(stderr: string): boolean {
-    return /^\s+at .+[:(]/m.test(stderr) || /internal error/.test(stderr)
+    return /^\s+at .+[:(]/m.test(stderr) || stderr.includes("internal error")
         || /\b(TypeError|RangeError|ReferenceError|SyntaxError)\b/.test(stderr)
 }

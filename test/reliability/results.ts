@@ -69,9 +69,12 @@ export class Tally {
         if (failure !== undefined) this.failures.push(failure)
     }
 
-    /** The failures so far, for `assert.deepEqual(tally.failureList(), [])`. */
-    failureList(): string[] {
-        return [...this.failures]
+    /**
+     * The failures recorded since the failure count `from` (default: all), for
+     * `assert.deepEqual(tally.failureList(mark), [])` at the end of a test.
+     */
+    failureList(from = 0): string[] {
+        return this.failures.slice(from)
     }
 
     /** Writes the result file when the results folder is set. */

@@ -153,7 +153,8 @@ copies = ["~/swap-1"]
 export function shapeOf(snapshot: Snapshot): Tree {
     const tree: Tree = new Map()
     for (const [path, entry] of snapshot) {
-        const { mtimeMs: _mtime, ...shape } = entry
+        const shape: Shape = { kind: entry.kind, mode: entry.mode, uid: entry.uid }
+        if (entry.content !== undefined) shape.content = entry.content
         tree.set(path, shape)
     }
     return tree

@@ -9,7 +9,6 @@
 import { createHash, createPrivateKey, createPublicKey, hkdfSync } from "node:crypto"
 import type { KeyObject } from "node:crypto"
 
-import { ed25519 } from "@noble/curves/ed25519.js"
 import { UsageError } from "../../errors.js"
 import type { Stanza } from "../format.js"
 import type { Recipient } from "../types.js"
@@ -17,6 +16,7 @@ import {
     WRAPPED_KEY_BYTES, X25519_BYTES, ephemeralKey, openFileKey, sealFileKey, wrappingKey,
     x25519Point, x25519PrivateKey, x25519Shared,
 } from "../x25519.js"
+import { edwardsToMontgomery } from "./edwards.js"
 import { type Ed25519PublicKey, ed25519PublicKey, keyTag } from "./public-key.js"
 import { StanzaError } from "./stanza.js"
 import { concatBytes, decodeBase64Strict, encodeBase64 } from "./wire.js"
@@ -54,18 +54,12 @@ function x25519Checked(ours: KeyObject, theirs: Uint8Array): Uint8Array {
  * {@link UsageError} when the 32 bytes are not a usable Ed25519 point.
  */
 function montgomeryPoint(key: Ed25519PublicKey): Uint8Array {
-    let point
-    try {
-        point = ed25519.Point.fromBytes(key.key)
-    } catch (err) {
-        throw new UsageError("the ssh-ed25519 public key is not a valid Ed25519 point",
-            { cause: err })
-    }
-
-    if (point.isSmallOrder()) {
+    const result = edwardsToMontgomery(key.key)
+    if (result.ok) return result.point
+    if (result.reason === "low-order") {
         throw new UsageError("the ssh-ed25519 public key is a low-order point and cannot be used")
     }
-    return ed25519.utils.toMontgomery(key.key)
+    throw new UsageError("the ssh-ed25519 public key is not a valid Ed25519 point")
 }
 
 /** A typage recipient that wraps file keys to an ssh-ed25519 public key. */

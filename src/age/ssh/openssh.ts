@@ -6,14 +6,24 @@
  * two equal check integers, the key, its comment and padding bytes 1, 2, 3….
  */
 import { createDecipheriv, createPrivateKey } from "node:crypto"
+import { createRequire } from "node:module"
 
-import bcryptPbkdf from "bcrypt-pbkdf"
+import type bcryptPbkdfModule from "bcrypt-pbkdf"
 
 import { OperationError, UsageError } from "../../errors.js"
 import { ed25519PublicKeyOfSeed } from "./ed25519.js"
 import type { PrivateKeyFile, SshPrivateKey } from "./keys.js"
 import { type SshPublicKey, parsePublicKeyBlob, rsaPublicKey, samePublicKey } from "./public-key.js"
 import { WireFormatError, WireReader, bigintToBase64Url, decodeBase64Strict } from "./wire.js"
+
+/**
+ * The bcrypt-pbkdf package (CommonJS), loaded on the first protected key only:
+ * most runs never open one.
+ */
+function bcryptPbkdf(): typeof bcryptPbkdfModule {
+    const require = createRequire(import.meta.url)
+    return require("bcrypt-pbkdf") as typeof bcryptPbkdfModule
+}
 
 /** The PEM label of OpenSSH private key files. */
 export const OPENSSH_PEM_LABEL = "OPENSSH PRIVATE KEY"
@@ -36,6 +46,14 @@ const CIPHERS: Readonly<Record<string, { node: string, keyBytes: number, ivBytes
 
 /** AES block size, the padding unit of an encrypted private section, in bytes. */
 const AES_BLOCK_BYTES = 16
+
+/**
+ * Most bcrypt-pbkdf rounds a protected key may ask for (ssh-keygen writes 16
+ * unless given `-a`). The count comes from the file and the derivation runs
+ * synchronously, so a damaged or hostile count (up to 2^32 - 1) would block
+ * the process for days; 1024 rounds already take tens of seconds here.
+ */
+const MAX_BCRYPT_ROUNDS = 1024
 
 /**
  * Parses an OpenSSH private key file from the base64 body of its PEM block.
@@ -102,6 +120,11 @@ function parseEnvelope(blob: Uint8Array, file: string): PrivateKeyFile {
     if (salt.length === 0 || rounds === 0) {
         throw new WireFormatError("the bcrypt options are invalid")
     }
+    if (rounds > MAX_BCRYPT_ROUNDS) {
+        throw new UsageError(`${file} asks for ${rounds} bcrypt rounds, more than homeage ` +
+            `accepts (${MAX_BCRYPT_ROUNDS}); if it is your key, re-protect it with ` +
+            `"ssh-keygen -p -a 100 -f ${file}"`)
+    }
     if (privateSection.length % AES_BLOCK_BYTES !== 0) {
         throw new WireFormatError("the private section is not a whole number of AES blocks")
     }
@@ -114,7 +137,7 @@ function parseEnvelope(blob: Uint8Array, file: string): PrivateKeyFile {
             if (pass.length === 0) throw incorrectPassphrase(file)
 
             const derived = new Uint8Array(cipher.keyBytes + cipher.ivBytes)
-            const status = bcryptPbkdf.pbkdf(pass, pass.length, salt, salt.length, derived,
+            const status = bcryptPbkdf().pbkdf(pass, pass.length, salt, salt.length, derived,
                 derived.length, rounds)
             if (status !== 0) throw new UsageError(`${file} has bcrypt options that cannot be used`)
             const decipher = createDecipheriv(cipher.node, derived.subarray(0, cipher.keyBytes),

@@ -1,0 +1,80 @@
+/**
+ * Regression tests for what the reliability suites found, one per finding,
+ * each small and deterministic:
+ * - an OpenSSH key whose bcrypt round count is huge is refused at once
+ *   (fuzzing: the count comes from the file and the derivation is
+ *   synchronous, so a damaged count froze the process for days);
+ * - a crash while a manifest or a store file is written leaves no temp file
+ *   in the state dir once activate runs again (crash suite).
+ */
+import assert from "node:assert/strict"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+
+import { identitiesFromBytes } from "../../src/age/index.js"
+import { UsageError } from "../../src/errors.js"
+import { makeSwitchWorld, type SwitchWorld } from "./switching.js"
+
+/** A round count no key should ask for (2^31). */
+const HUGE_ROUNDS = 0x80000000
+
+let dir: string
+let w: SwitchWorld
+
+before(() => {
+    dir = mkdtempSync(join(tmpdir(), "homeage-regressions-"))
+    w = makeSwitchWorld("regressions")
+})
+
+after(() => {
+    rmSync(dir, { recursive: true, force: true })
+    w.destroy()
+})
+
+/** Rewrites the bcrypt round count of an OpenSSH key file. */
+function withRounds(text: string, rounds: number): string {
+    const lines = text.trim().split("\n")
+    const body = Buffer.from(lines.slice(1, -1).join(""), "base64")
+    const kdf = body.indexOf("bcrypt")
+    // "bcrypt", then the options string: uint32 length, salt string (uint32 + 16 bytes), rounds.
+    const salt = kdf + "bcrypt".length + 4
+    const saltLength = body.readUInt32BE(salt)
+    body.writeUInt32BE(rounds, salt + 4 + saltLength)
+    const base64 = body.toString("base64").match(/.{1,70}/g) ?? []
+    return [lines[0], ...base64, lines[lines.length - 1], ""].join("\n")
+}
+
+test("an OpenSSH key asking for 2^31 bcrypt rounds is refused without deriving", () => {
+    const key = join(dir, "id_ed25519")
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-a", "4", "-N", "pass", "-f", key])
+    const text = withRounds(readFileSync(key, "utf8"), HUGE_ROUNDS)
+    assert.throws(() => identitiesFromBytes(Buffer.from(text), key, {
+        warn: () => undefined, passphrase: () => Promise.resolve("pass"),
+    }), (err) => err instanceof UsageError && err.message.includes("2147483648 bcrypt rounds"))
+})
+
+test("a crash while writing the state leaves no temp file there after the next activate",
+    async () => {
+        for (const side of ["a", "b"] as const) {
+            assert.equal((await w.cli(side, ["activate"])).code, 0)
+        }
+        const trace = join(dir, "trace")
+        const traced = await w.cli("a", ["activate"], { RELIABILITY_TRACE: trace }, true)
+        assert.equal(traced.code, 0, traced.stderr)
+        const lines = readFileSync(trace, "utf8").split("\n")
+        const manifestWrite = lines.find((l) => /^\d+ writeFile .*\/generations\/\.homeage-tmp-/
+            .test(l))
+        assert.ok(manifestWrite !== undefined, "no manifest written in a traced run")
+
+        const step = manifestWrite.split(" ")[0] ?? "0"
+        const killed = await w.cli("b", ["activate"], { RELIABILITY_KILL_AT: step }, true)
+        assert.equal(killed.signal, "SIGKILL")
+        assert.notDeepEqual(w.temps(), [], "the kill left no temp file to clean up")
+
+        const r = await w.cli("b", ["activate"])
+        assert.equal(r.code, 0, r.stderr)
+        assert.deepEqual(w.temps(), [])
+    })
