@@ -9,7 +9,17 @@ import { HomeageError, messageOf } from "../errors.js"
 import type { CommandContext, CommandRun, GlobalOptions } from "./context.js"
 import { Logger, wantsColor } from "./log.js"
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value]
+/** Repeatable options: no default shown in help, an empty list when not given. */
+const collect = (value: string, previous: string[] | undefined): string[] =>
+    [...(previous ?? []), value]
+
+const REPEATABLE = ["recipient", "recipientsFile", "identity"]
+
+function withLists(options: Record<string, unknown>): Record<string, unknown> {
+    const out = { ...options }
+    for (const key of REPEATABLE) out[key] ??= []
+    return out
+}
 
 /** The package version, read from package.json. */
 export function version(): string {
@@ -32,7 +42,7 @@ function declare(program: Command, holder: { run?: () => Promise<number> }): voi
                 const globals = program.opts<GlobalOptions>()
                 const ctx = makeContext(globals, DATA_COMMANDS.has(self.name()))
                 const mod = await load()
-                return mod.run(ctx, self.opts(), self.args)
+                return mod.run(ctx, withLists(self.opts()), self.args)
             }
             await Promise.resolve()
         })
@@ -52,11 +62,11 @@ function declare(program: Command, holder: { run?: () => Promise<number> }): voi
     add("encrypt", "encrypt to recipients or with a passphrase, like age -e",
         () => import("./commands/encrypt.js"))
         .argument("[INPUT]", "file to encrypt (default: standard input)")
-        .option("-r, --recipient <RECIPIENT>", "encrypt to RECIPIENT (repeatable)", collect, [])
+        .option("-r, --recipient <RECIPIENT>", "encrypt to RECIPIENT (repeatable)", collect)
         .option("-R, --recipients-file <FILE>", "encrypt to the recipients in FILE (repeatable)",
-            collect, [])
+            collect)
         .option("-i, --identity <FILE>", "encrypt to the recipients of the identities in FILE",
-            collect, [])
+            collect)
         .option("-p, --passphrase", "encrypt with a passphrase")
         .option("-a, --armor", "write ASCII armor")
         .option("-o, --output <OUTPUT>", "write to OUTPUT (default: standard output)")
@@ -65,17 +75,17 @@ function declare(program: Command, holder: { run?: () => Promise<number> }): voi
         () => import("./commands/decrypt.js"))
         .argument("[INPUT]", "file to decrypt (default: standard input)")
         .option("-i, --identity <FILE>", "decrypt with the identities in FILE (repeatable)",
-            collect, [])
+            collect)
         .option("-o, --output <OUTPUT>", "write to OUTPUT (default: standard output)")
 
     add("edit", "edit a secret in a private folder and re-encrypt it if it changed",
         () => import("./commands/edit.js"))
         .argument("<NAME|FILE>", "a secret name from the config, or an .age file")
         .option("-r, --recipient <RECIPIENT>", "recipient for a file not in the config",
-            collect, [])
+            collect)
         .option("-R, --recipients-file <FILE>", "recipients file for a file not in the config",
-            collect, [])
-        .option("-i, --identity <FILE>", "extra identity to decrypt with", collect, [])
+            collect)
+        .option("-i, --identity <FILE>", "extra identity to decrypt with", collect)
 
     add("rekey", "re-encrypt secrets to their declared recipients, all or nothing",
         () => import("./commands/rekey.js"))
@@ -136,6 +146,7 @@ function buildProgram(holder: { run?: () => Promise<number> }): Command {
         .exitOverride()
         .configureOutput({
             writeErr: (s) => process.stderr.write(s),
+            outputError: (s, write) => { write(`homeage: ${s}`) },
             writeOut: (s) => process.stdout.write(s),
         })
     program.configureHelp({ showGlobalOptions: true })
@@ -157,11 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
         await program.parseAsync(argv, { from: "user" })
     } catch (err) {
-        if (err instanceof CommanderError) {
-            const ok = err.code === "commander.helpDisplayed" || err.code === "commander.version"
-                || err.code === "commander.help"
-            return ok ? 0 : 2
-        }
+        if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
         throw err
     }
     if (holder.run === undefined) {
@@ -172,12 +179,12 @@ export async function main(argv: string[]): Promise<number> {
     try {
         return await holder.run()
     } catch (err) {
-        return report(err)
+        return report(err, program.opts<GlobalOptions>().color === false)
     }
 }
 
-function report(err: unknown): number {
-    const quietFree = new Logger({ verbosity: "normal", color: wantsColor(false) })
+function report(err: unknown, noColor: boolean): number {
+    const quietFree = new Logger({ verbosity: "normal", color: wantsColor(noColor) })
     if (err instanceof HomeageError) {
         quietFree.error(err.message)
         for (const problem of err.problems) process.stderr.write(`  ${problem}\n`)

@@ -74,6 +74,5 @@ export function findConfigFile(options: FindConfigOptions): string {
     const names = `homeage.{${CONFIG_EXTENSIONS.join(",")}}`
     const places = folders.map((folder) => join(folder, names))
     throw new UsageError(`no config file found (looked for ${places.join(" and ")}, and `
-        + "$HOMEAGE_CONFIG is not set); run `homeage init` to write one, or pass --config FILE",
-    { problems: places.map((place) => `looked for ${place}`) })
+        + "$HOMEAGE_CONFIG is not set); run `homeage init` to write one, or pass --config FILE")
 }

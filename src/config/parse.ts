@@ -49,8 +49,9 @@ export async function readConfigText(file: string): Promise<string> {
         if (err instanceof UsageError) throw err
         const reason = errnoOf(err) === "ENOENT" ? "does not exist" : `cannot be read: ${
             messageOf(err)}`
-        throw new UsageError(`config file ${file} ${reason}; pass an existing file with `
-            + "--config FILE, or run `homeage init` to write one", { cause: err })
+        throw new UsageError(`config file ${file} ${reason}; name an existing file with `
+            + "--config FILE or $HOMEAGE_CONFIG, or run `homeage init` to write one",
+        { cause: err })
     }
 }
 

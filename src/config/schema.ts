@@ -20,12 +20,16 @@ const MODE_PATTERN = /^0?[0-7]{3}$/
 const ACCOUNT_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/
 
 /** Why a number is not a mode: the common trap of unquoted modes in YAML and TOML. */
-export const MODE_NUMBER_MESSAGE = "must be an octal string such as \"0400\" "
-    + "(YAML and TOML read 0400 as the number 400; quote it)"
+export const MODE_NUMBER_MESSAGE = "must be a quoted octal string such as \"0400\" "
+    + "(unquoted, YAML reads 0400 as the number 400, and TOML refuses it)"
+
+/** Why a string is not a mode. */
+export const MODE_PATTERN_MESSAGE = "must be an octal mode such as \"0400\" or \"600\": "
+    + "three digits 0-7, optionally after a 0"
 
 const mode = z.string({
     error: (issue) => typeof issue.input === "number" ? MODE_NUMBER_MESSAGE : undefined,
-}).regex(MODE_PATTERN, "must be an octal mode of three digits such as \"0400\" or \"600\"")
+}).regex(MODE_PATTERN, MODE_PATTERN_MESSAGE)
 
 const account = (what: string): z.ZodString => z.string()
     .regex(ACCOUNT_PATTERN, `must be a ${what} name or a numeric id`)

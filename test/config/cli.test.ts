@@ -40,8 +40,8 @@ test("a config error exits 2 and lists every problem with its key path", async (
         `homeage: error: config file ${file} has 3 errors; fix them and run again`,
         `  secrets.gh-token.source: ${join(h.dotfiles, "secrets", "missing.age")} does not `
             + `exist (relative sources are taken from the config file's folder, ${h.dotfiles})`,
-        "  secrets.gh-token.mode: must be an octal string such as \"0400\" (YAML and TOML "
-            + "read 0400 as the number 400; quote it)",
+        "  secrets.gh-token.mode: must be a quoted octal string such as \"0400\" (unquoted, "
+            + "YAML reads 0400 as the number 400, and TOML refuses it)",
         "  secrets.gh-token.symlinks[0]: \"relative/link\" is relative; write an absolute path "
             + "or one starting with ~/",
         "",

@@ -17,8 +17,8 @@ afterEach(() => {
     h.cleanup()
 })
 
-const MODE_MESSAGE = "must be an octal string such as \"0400\" (YAML and TOML read 0400 as the "
-    + "number 400; quote it)"
+const MODE_MESSAGE = "must be a quoted octal string such as \"0400\" (unquoted, YAML reads 0400 "
+    + "as the number 400, and TOML refuses it)"
 
 /** Loads a config that must fail; returns the error's problems after checking its message. */
 async function problems(name: string, text: string, env = h.env): Promise<readonly string[]> {
@@ -52,7 +52,8 @@ describe("schema errors", () => {
             "  b: { source: secrets/a.age, mode: 'rw-------' }",
             "  c: { source: secrets/a.age, mode: '04000' }",
         ].join("\n"))
-        const message = "must be an octal mode of three digits such as \"0400\" or \"600\""
+        const message = "must be an octal mode such as \"0400\" or \"600\": three digits 0-7, "
+            + "optionally after a 0"
         assert.deepEqual(found, [
             `secrets.a.mode: ${message}`,
             `secrets.b.mode: ${message}`,
@@ -293,7 +294,7 @@ describe("files", () => {
     test("a missing config file is a usage error naming it", async () => {
         const file = join(h.dotfiles, "nothing.toml")
         const err = await usageError(() => loadConfig(file, h.env))
-        assert.equal(err.message, `config file ${file} does not exist; pass an existing file `
-            + "with --config FILE, or run `homeage init` to write one")
+        assert.equal(err.message, `config file ${file} does not exist; name an existing file `
+            + "with --config FILE or $HOMEAGE_CONFIG, or run `homeage init` to write one")
     })
 })
