@@ -9,6 +9,7 @@ import { resolve } from "node:path"
 
 import type { Config } from "../config/types.js"
 import { messageOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { groupId, userId } from "../fs/accounts.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
 import { readSource, sha256Hex } from "../generations/store.js"
@@ -17,10 +18,20 @@ import { readSource, sha256Hex } from "../generations/store.js"
 export interface DesiredSecret extends Omit<ManifestSecret, "plaintextHash"> {
     /** The encrypted source bytes. */
     ciphertext: Uint8Array
+    /**
+     * The recipients the config declares for it, as written, so the check can
+     * say when the file is not encrypted to them; absent for a stored generation.
+     */
+    recipients?: string[]
 }
 
 /** Everything an activation wants, plus the problems found while gathering it. */
 export interface Desired {
+    /**
+     * Where it comes from: a config, whose conflicts visible as text were
+     * found by the config's own check, or a stored generation (rollback).
+     */
+    origin: "config" | "generation"
     configFile: string | null
     runtimeDir: string
     installationType: Manifest["installationType"]
@@ -93,7 +104,7 @@ export async function desiredFromConfig(config: Config): Promise<Desired> {
             ciphertext = await readFile(secret.source)
         } catch (err) {
             problems.push(`secret ${secret.name}: cannot read its source ${secret.source}: ` +
-                `${messageOf(err)}; fix secrets.${secret.name}.source`)
+                `${fsReason(err, secret.source)}; fix secrets.${secret.name}.source`)
             continue
         }
         const ids = await resolveOwner(secret.name, secret.owner, secret.group, problems)
@@ -109,10 +120,12 @@ export async function desiredFromConfig(config: Config): Promise<Desired> {
             symlinks: secret.symlinks.map((p) => resolve(p)),
             copies: secret.copies.map((p) => resolve(p)),
             ciphertext,
+            recipients: secret.recipients,
         })
     }
 
     return {
+        origin: "config",
         configFile: config.file,
         runtimeDir: resolve(config.runtimeDir),
         installationType: config.installationType,
@@ -147,6 +160,7 @@ export async function desiredFromManifest(
     }
 
     return {
+        origin: "generation",
         configFile: manifest.configFile,
         runtimeDir: manifest.runtimeDir,
         installationType: manifest.installationType,

@@ -6,8 +6,10 @@
  */
 import { dirname } from "node:path"
 
+import { recipientMismatches } from "../age/recipient-match.js"
 import { OperationError, messageOf } from "../errors.js"
 import { missingFolders } from "../fs/folders.js"
+import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
 import {
     currentGeneration, pendingGeneration, readCurrent, readGeneration,
@@ -20,6 +22,8 @@ import { describedSecret, type Desired, type DesiredSecret } from "./desired.js"
 import {
     examine, isManaged, outputsOf, outputsOfSecret, type Examined, type Output,
 } from "./outputs.js"
+import { checkPlacement } from "./placement.js"
+import { realConflicts } from "./real-conflicts.js"
 import { showPath, type Reporter } from "./report.js"
 import { checkRuntimeDir, type RuntimeDirCheck } from "./runtime-dir.js"
 import { checkServices, type ServiceManagers, type ServiceWork } from "./services.js"
@@ -171,10 +175,55 @@ async function readPending(
 }
 
 /**
+ * Checks where plaintext goes (every secret's path on tmpfs, no symlink inside
+ * the runtime dir) and the conflicts that only show once symlinks are followed.
+ */
+async function checkPlaces(
+    desired: Desired, options: PlanOptions, problems: string[], warnings: string[],
+): Promise<void> {
+    const placement = await checkPlacement(desired.secrets, desired.runtimeDir,
+        desired.allowPersistentRuntimeDir, options.home)
+    for (const list of placement.problems.values()) problems.push(...list)
+    warnings.push(...placement.warnings)
+
+    const conflicts = await realConflicts({
+        secrets: desired.secrets, runtimeDir: desired.runtimeDir,
+        stateDir: options.paths.root, configFile: desired.configFile,
+        identityPaths: desired.identityPaths, textChecked: desired.origin === "config",
+    })
+    problems.push(...conflicts.map((c) => c.message))
+}
+
+/**
+ * Warns about each secret whose file, by its header, is not encrypted to the
+ * recipients its config declares (a rekey is due). A header that cannot be
+ * read is a problem, unless decrypting the secret already failed.
+ */
+function checkRecipients(
+    planned: PlannedSecret[], failed: ReadonlySet<string>, home: string | undefined,
+    problems: string[], warnings: string[],
+): void {
+    for (const { desired } of planned) {
+        const recipients = desired.recipients ?? []
+        if (recipients.length === 0 || failed.has(desired.name)) continue
+        try {
+            warnings.push(...recipientMismatches({
+                name: desired.name, source: showPath(desired.source, home),
+                ciphertext: desired.ciphertext, recipients,
+            }))
+        } catch (err) {
+            problems.push(messageOf(err))
+        }
+    }
+}
+
+/**
  * Checks `desired` against the disk and the state and decides what to decrypt.
- * Throws an `OperationError` listing every problem; changes nothing.
+ * Throws an `OperationError` listing every problem; changes nothing. A signal
+ * ends it between secrets with "nothing was changed" (see fs/interrupt.ts).
  */
 export async function planActivation(desired: Desired, options: PlanOptions): Promise<Plan> {
+    setInterruptNote("nothing was changed")
     const problems = [...(options.problems ?? []), ...desired.problems]
     const warnings: string[] = []
 
@@ -182,6 +231,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
         desired.allowPersistentRuntimeDir, desired.installationType)
     problems.push(...runtimeDir.problems)
     warnings.push(...runtimeDir.warnings)
+    await checkPlaces(desired, options, problems, warnings)
 
     const currentNumber = await currentGeneration(options.paths)
     const current = await readCurrent(options.paths)
@@ -194,6 +244,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const toDecrypt: PlannedSecret[] = []
     const repaired = new Set<string>()
     for (const desiredSecret of desired.secrets) {
+        throwIfInterrupted()
         const previous = current?.secrets.find((s) => s.name === desiredSecret.name)
         const planned: PlannedSecret = { desired: desiredSecret, previous, plaintext: undefined }
         secrets.push(planned)
@@ -205,9 +256,9 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
         }
     }
 
-    if (toDecrypt.length > 0) {
-        await decryptAll(toDecrypt, desired.identityPaths, options.reporter, problems, warnings)
-    }
+    const failed = toDecrypt.length === 0 ? new Set<string>()
+        : await decryptAll(toDecrypt, desired.identityPaths, options.reporter, problems, warnings)
+    checkRecipients(secrets, failed, options.home, problems, warnings)
 
     const services = options.services === undefined ? undefined
         : await checkServices(options.services, {
@@ -227,31 +278,37 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     }
 }
 
+/** Decrypts `secrets` completely; returns the names of those that failed (all, without identity). */
 async function decryptAll(
     secrets: PlannedSecret[], identityPaths: string[], reporter: Reporter,
     problems: string[], warnings: string[],
-): Promise<void> {
+): Promise<Set<string>> {
+    const failed = new Set(secrets.map((s) => s.desired.name))
     let decryptor: Decryptor
     try {
         decryptor = await openIdentities(identityPaths, (line) => { warnings.push(line) })
     } catch (err) {
         problems.push(`no usable identity: ${messageOf(err)}`)
-        return
+        return failed
     }
     if (decryptor.usable === 0) {
         const tried = identityPaths.length === 0 ? "none configured" : identityPaths.join(", ")
         problems.push(`no usable identity (tried: ${tried}); set identityPaths to your ` +
             "identity files, or create one with homeage keygen")
-        return
+        return failed
     }
     for (const line of decryptor.describe()) reporter.detail(`identity: ${line}`)
 
     for (const planned of secrets) {
+        throwIfInterrupted()
         const what = `secret ${planned.desired.name} (${planned.desired.source})`
         try {
             planned.plaintext = await decryptor.decrypt(planned.desired.ciphertext, what)
+            failed.delete(planned.desired.name)
         } catch (err) {
             problems.push(decryptProblem(err, what))
         }
     }
+    throwIfInterrupted()
+    return failed
 }

@@ -6,10 +6,12 @@
  */
 import { randomBytes } from "node:crypto"
 import { constants } from "node:fs"
-import { open, readdir, rename, rm, symlink, lstat } from "node:fs/promises"
+import { lstat, open, readdir, rename, rm, symlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "./errno.js"
+import { InterruptedError, throwIfInterrupted, trackTemp, untrackTemp } from "./interrupt.js"
 
 /** Name prefix of every temp file homeage makes, so leftovers of a crash are recognized. */
 export const TEMP_PREFIX = ".homeage-tmp-"
@@ -37,8 +39,10 @@ export function tempPathFor(target: string): string {
  * ownership. The temp file is created exclusively and without following
  * symlinks, its mode and owner are set on the open descriptor before any byte
  * is written (so the umask cannot widen or narrow it), it is fsynced, renamed
- * over `target`, and the folder is fsynced. On failure the temp file is removed
- * and an `OperationError` naming `target` is thrown.
+ * over `target`, and the folder is fsynced. On failure, or when a signal
+ * arrived while writing (see interrupt.ts), the temp file is removed and
+ * `target` keeps its old content; the error names `target`, the reason and
+ * the fix.
  */
 export async function writeFileAtomic(
     target: string, data: Uint8Array, mode: number, owner: Ownership = {},
@@ -49,9 +53,10 @@ export async function writeFileAtomic(
     let handle
     try {
         handle = await open(temp, flags, mode & PERMISSION_BITS)
+        trackTemp(temp)
     } catch (err) {
-        throw new OperationError(
-            `cannot create a file in ${dirname(target)}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot create a file in ${dirname(target)}: ` +
+            `${fsReason(err, dirname(target))}; ${keptNote(target)}`, { cause: err })
     }
 
     try {
@@ -63,14 +68,24 @@ export async function writeFileAtomic(
         await handle.sync()
         await handle.close()
         handle = undefined
+        throwIfInterrupted()
         await rename(temp, target)
+        untrackTemp(temp)
     } catch (err) {
         await handle?.close().catch(() => undefined)
         await rm(temp, { force: true }).catch(() => undefined)
-        throw new OperationError(`cannot write ${target}: ${messageOf(err)}`, { cause: err })
+        untrackTemp(temp)
+        if (err instanceof InterruptedError) throw err
+        throw new OperationError(`cannot write ${target}: ${fsReason(err, target)}; ` +
+            keptNote(target), { cause: err })
     }
 
     await syncFolder(dirname(target))
+}
+
+/** What a failed write left at `target`, for its message. */
+function keptNote(target: string): string {
+    return `${target} keeps its old content (if it had any)`
 }
 
 /**
@@ -81,12 +96,17 @@ export async function writeFileAtomic(
 export async function replaceWithSymlink(linkPath: string, linkTarget: string): Promise<void> {
     const temp = tempPathFor(linkPath)
     try {
+        throwIfInterrupted()
         await symlink(linkTarget, temp)
+        trackTemp(temp)
         await rename(temp, linkPath)
+        untrackTemp(temp)
     } catch (err) {
         await rm(temp, { force: true }).catch(() => undefined)
-        throw new OperationError(`cannot make symlink ${linkPath}: ${messageOf(err)}`,
-            { cause: err })
+        untrackTemp(temp)
+        if (err instanceof InterruptedError) throw err
+        throw new OperationError(`cannot make symlink ${linkPath}: ` +
+            `${fsReason(err, linkPath)}; ${keptNote(linkPath)}`, { cause: err })
     }
 
     await syncFolder(dirname(linkPath))
@@ -110,24 +130,32 @@ export async function syncFolder(folder: string): Promise<void> {
 }
 
 /**
- * Removes temp files a crashed run left in `folder` (names starting with
- * {@link TEMP_PREFIX}, regular files or symlinks only). A missing folder is
- * fine. Returns the removed paths.
+ * Removes temp files a dead run left in `folder` (names starting with
+ * {@link TEMP_PREFIX}, regular files or symlinks only). Call it only under the
+ * state lock, where no other run of homeage writes in the folders it knows. A
+ * missing folder, or a path that is not one, is fine. Returns the removed paths.
  */
 export async function removeLeftoverTemps(folder: string): Promise<string[]> {
     let names: string[]
     try {
         names = await readdir(folder)
     } catch (err) {
-        if (errnoOf(err) === "ENOENT" || errnoOf(err) === "ENOTDIR") return []
-        throw new OperationError(`cannot read ${folder}: ${messageOf(err)}`, { cause: err })
+        const code = errnoOf(err)
+        if (code === "ENOENT" || code === "ENOTDIR") return []
+        throw new OperationError(`cannot read ${folder}: ${fsReason(err, folder)}`,
+            { cause: err })
     }
 
     const removed: string[] = []
     for (const name of names) {
         if (!name.startsWith(TEMP_PREFIX)) continue
         const path = join(folder, name)
-        const st = await lstat(path)
+        let st
+        try {
+            st = await lstat(path)
+        } catch {
+            continue
+        }
         if (!st.isFile() && !st.isSymbolicLink()) continue
         await rm(path, { force: true })
         removed.push(path)

@@ -2,10 +2,11 @@
  * Creating and removing folders while remembering which ones homeage made, so
  * that cleanup removes only those, and only once empty (SPEC §5.4).
  */
-import { chmod, mkdir, rmdir } from "node:fs/promises"
-import { dirname } from "node:path"
+import { chmod, mkdir, realpath, rmdir } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "./errno.js"
 import { inspectPath } from "./inspect.js"
 
 /** Mode of every folder homeage creates: private to the user. */
@@ -49,7 +50,7 @@ export async function makeFolders(folder: string): Promise<string[]> {
             await chmod(path, FOLDER_MODE)
         } catch (err) {
             if (errnoOf(err) === "EEXIST") continue
-            throw new OperationError(`cannot create folder ${path}: ${messageOf(err)}`,
+            throw new OperationError(`cannot create folder ${path}: ${fsReason(err, path)}`,
                 { cause: err })
         }
     }
@@ -69,7 +70,7 @@ export async function removeFolderIfEmpty(folder: string): Promise<string> {
         if (code === "ENOENT") return "missing"
         if (code === "ENOTEMPTY" || code === "EEXIST") return "not empty"
         if (code === "ENOTDIR") return "not a folder"
-        return messageOf(err)
+        return `not removed: ${fsReason(err, folder)}`
     }
 }
 
@@ -78,4 +79,49 @@ export function isInside(path: string, folder: string): boolean {
     if (path === folder) return true
     const prefix = folder.endsWith("/") ? folder : `${folder}/`
     return path.startsWith(prefix)
+}
+
+/**
+ * The first folder on the way from `root` (exclusive) to `file`'s folder
+ * (inclusive) that is a symlink, seen with `lstat`; `undefined` when there is
+ * none, when `file` is not inside `root`, or where the way stops existing.
+ * Used to never follow a symlink for a folder inside the runtime dir.
+ */
+export async function symlinkedFolderBelow(
+    root: string, file: string,
+): Promise<string | undefined> {
+    const folder = dirname(file)
+    if (folder === root || !isInside(folder, root)) return undefined
+
+    const rest = folder.slice(root.length).split("/").filter((part) => part !== "")
+    let current = root
+    for (const part of rest) {
+        current = `${current === "/" ? "" : current}/${part}`
+        const state = await inspectPath(current)
+        if (state.kind === "symlink") return current
+        if (state.kind !== "folder") return undefined
+    }
+    return undefined
+}
+
+/**
+ * Where `path` really is once symlinks are followed for its folders: the real
+ * path of its deepest existing ancestor folder, joined with the rest of the
+ * path, so a path that does not exist yet still compares right. The last part
+ * is never followed (an output may itself be a symlink).
+ */
+export async function realLocation(path: string): Promise<string> {
+    const rest: string[] = [basename(path)]
+    let folder = dirname(path)
+    for (;;) {
+        try {
+            const real = await realpath(folder)
+            return join(real, ...rest.reverse())
+        } catch {
+            const parent = dirname(folder)
+            if (parent === folder) return path
+            rest.push(basename(folder))
+            folder = parent
+        }
+    }
 }

@@ -4,7 +4,8 @@
  */
 import { lstat, readlink, statfs } from "node:fs/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "./errno.js"
 
 /** `statfs` type of tmpfs (Linux `TMPFS_MAGIC`). */
 export const TMPFS_MAGIC = 0x01021994
@@ -42,7 +43,7 @@ export async function inspectPath(path: string): Promise<PathState> {
     } catch (err) {
         const code = errnoOf(err)
         if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" }
-        throw new OperationError(`cannot inspect ${path}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot inspect ${path}: ${fsReason(err, path)}`, { cause: err })
     }
 }
 

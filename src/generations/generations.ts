@@ -6,9 +6,10 @@
 import { readFile, readdir, readlink, rm } from "node:fs/promises"
 import { join } from "node:path"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
 import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
-import { ensureStateDirs, type StatePaths } from "./state.js"
+import { fsReason } from "../fs/errno.js"
+import { ensureStateDirs, verifyStateDir, type StatePaths } from "./state.js"
 import { parseManifest, serializeManifest, type Manifest } from "./manifest.js"
 import { pruneStore } from "./store.js"
 
@@ -28,8 +29,9 @@ export async function listGenerations(paths: StatePaths): Promise<number[]> {
         names = await readdir(paths.generations)
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return []
-        throw new OperationError(`cannot read ${paths.generations}: ${messageOf(err)}`,
-            { cause: err })
+        await verifyStateDir(paths)
+        throw new OperationError(`cannot read ${paths.generations}: ` +
+            fsReason(err, paths.generations), { cause: err })
     }
 
     const numbers: number[] = []
@@ -40,13 +42,14 @@ export async function listGenerations(paths: StatePaths): Promise<number[]> {
     return numbers.sort((a, b) => a - b)
 }
 
-async function pointer(link: string): Promise<number | undefined> {
+async function pointer(paths: StatePaths, link: string): Promise<number | undefined> {
     let target: string
     try {
         target = await readlink(link)
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return undefined
-        throw new OperationError(`cannot read ${link}: ${messageOf(err)}`, { cause: err })
+        await verifyStateDir(paths)
+        throw new OperationError(`cannot read ${link}: ${fsReason(err, link)}`, { cause: err })
     }
 
     const match = GENERATION_FILE.exec(target.split("/").pop() ?? "")
@@ -59,12 +62,12 @@ async function pointer(link: string): Promise<number | undefined> {
 
 /** The current generation's number; `undefined` before the first activation. */
 export function currentGeneration(paths: StatePaths): Promise<number | undefined> {
-    return pointer(paths.current)
+    return pointer(paths, paths.current)
 }
 
 /** The generation whose switch started and did not finish, if any. */
 export function pendingGeneration(paths: StatePaths): Promise<number | undefined> {
-    return pointer(paths.pending)
+    return pointer(paths, paths.pending)
 }
 
 /** Reads generation `n`'s manifest. */
@@ -74,8 +77,12 @@ export async function readGeneration(paths: StatePaths, n: number): Promise<Mani
     try {
         text = await readFile(file, "utf8")
     } catch (err) {
-        throw new OperationError(`generation ${n} cannot be read (${file}): ${messageOf(err)}`,
-            { cause: err })
+        if (errnoOf(err) !== "ENOENT") await verifyStateDir(paths)
+        const why = errnoOf(err) === "ENOENT"
+            ? "is missing; run homeage generations to see the stored ones, then homeage " +
+                "rollback N or homeage activate"
+            : `cannot be read: ${fsReason(err, file)}`
+        throw new OperationError(`generation ${n} (${file}) ${why}`, { cause: err })
     }
     return parseManifest(text, file)
 }

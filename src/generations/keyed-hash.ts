@@ -11,8 +11,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { readFile } from "node:fs/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
 import { writeFileAtomic } from "../fs/atomic.js"
+import { fsReason } from "../fs/errno.js"
 
 /** Length of the hash key (bytes: 256 bits). */
 const KEY_BYTES = 32
@@ -33,7 +34,7 @@ export async function readHashKey(file: string): Promise<HashKey | undefined> {
         key = await readFile(file)
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return undefined
-        throw new OperationError(`cannot read the hash key ${file}: ${messageOf(err)}`,
+        throw new OperationError(`cannot read the hash key ${file}: ${fsReason(err, file)}`,
             { cause: err })
     }
 

@@ -8,8 +8,10 @@ import { constants } from "node:fs"
 import { open, readFile, rm } from "node:fs/promises"
 import { setTimeout as sleep } from "node:timers/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
-import { ensureStateDirs, type StatePaths } from "./state.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
+import { throwIfInterrupted, trackLock, untrackLock } from "../fs/interrupt.js"
+import { ensureStateDirs, verifyStateDir, type StatePaths } from "./state.js"
 
 /** How long a second run waits for the lock before giving up (ms). */
 export const LOCK_WAIT_MS = 3000
@@ -63,7 +65,7 @@ async function tryCreate(file: string, content: string): Promise<boolean> {
         return true
     } catch (err) {
         if (errnoOf(err) === "EEXIST") return false
-        throw new OperationError(`cannot create the lock ${file}: ${messageOf(err)}`,
+        throw new OperationError(`cannot create the lock ${file}: ${fsReason(err, file)}`,
             { cause: err })
     }
 }
@@ -79,17 +81,21 @@ async function readHolder(file: string): Promise<Holder | "gone" | "unreadable">
 
 /**
  * Takes the state dir's lock for `command` (a word such as `activate`),
- * creating the state dir if needed. Waits up to {@link LOCK_WAIT_MS} for a
- * live holder, then throws an `OperationError` naming its pid and command.
+ * creating the state dir if needed; a damaged state dir is refused first with
+ * its fix (see {@link verifyStateDir}). Waits up to {@link LOCK_WAIT_MS} for a
+ * live holder, then throws an `OperationError` naming its pid and command. A
+ * signal while waiting ends the wait (see fs/interrupt.ts).
  */
 export async function acquireLock(
     paths: StatePaths, command: string, waitMs = LOCK_WAIT_MS,
 ): Promise<Lock> {
+    await verifyStateDir(paths)
     await ensureStateDirs(paths)
     const content = `${process.pid} ${command}\n`
     const deadline = Date.now() + waitMs
 
     for (;;) {
+        throwIfInterrupted()
         if (await tryCreate(paths.lock, content)) break
 
         const seen = await readHolder(paths.lock)
@@ -113,12 +119,14 @@ export async function acquireLock(
         await sleep(LOCK_POLL_MS)
     }
 
+    trackLock(paths.lock, content)
     return {
         release: async () => {
             const now = await readHolder(paths.lock)
             if (now !== "gone" && now !== "unreadable" && now.pid === process.pid) {
                 await rm(paths.lock, { force: true })
             }
+            untrackLock(paths.lock)
         },
     }
 }

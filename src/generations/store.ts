@@ -7,8 +7,9 @@ import { createHash } from "node:crypto"
 import { readFile, readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
 import { writeFileAtomic } from "../fs/atomic.js"
+import { fsReason } from "../fs/errno.js"
 import { inspectPath } from "../fs/inspect.js"
 
 /** Mode of store files: the user's only, read-only. */
@@ -59,7 +60,7 @@ export async function readSource(storeDir: string, hash: string): Promise<Uint8A
     try {
         data = await readFile(path)
     } catch (err) {
-        const why = errnoOf(err) === "ENOENT" ? "is missing" : `cannot be read: ${messageOf(err)}`
+        const why = errnoOf(err) === "ENOENT" ? "is missing" : `cannot be read: ${fsReason(err, path)}`
         throw new OperationError(`the stored source ${path} ${why}; ` +
             "run homeage activate from your config to store it again", { cause: err })
     }
@@ -78,7 +79,8 @@ export async function pruneStore(storeDir: string, keep: ReadonlySet<string>): P
         names = await readdir(storeDir)
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return []
-        throw err
+        throw new OperationError(`cannot read the store ${storeDir}: ${fsReason(err, storeDir)}`,
+            { cause: err })
     }
 
     const removed: string[] = []

@@ -36,7 +36,7 @@ import { Tally } from "./results.js"
 const CALL_LIMIT_MS = 20_000
 
 /** Cases per target (decrypt, identity and config targets run this many per seed). */
-const RUNS = Number(process.env.RELIABILITY_FUZZ_RUNS ?? "150")
+const RUNS = Number(process.env.RELIABILITY_FUZZ_RUNS ?? "300")
 
 /** Mutated files driven through the real CLI. */
 const CLI_SAMPLES = 24

@@ -5,11 +5,13 @@
  *   (fuzzing: the count comes from the file and the derivation is
  *   synchronous, so a damaged count froze the process for days);
  * - a crash while a manifest or a store file is written leaves no temp file
- *   in the state dir once activate runs again (crash suite).
+ *   in the state dir once activate runs again (crash suite);
+ * - a crash just before the `pending` mark is removed leaves no mark once
+ *   activate runs again (crash suite).
  */
 import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -77,4 +79,28 @@ test("a crash while writing the state leaves no temp file there after the next a
         const r = await w.cli("b", ["activate"])
         assert.equal(r.code, 0, r.stderr)
         assert.deepEqual(w.temps(), [])
+    })
+
+test("a crash just before the pending mark is removed leaves no mark after the next activate",
+    async () => {
+        // Enough runs first that pruning old generations is in its steady state.
+        for (const side of ["a", "b", "a"] as const) {
+            assert.equal((await w.cli(side, ["activate"])).code, 0)
+        }
+        const trace = join(dir, "trace-pending")
+        const traced = await w.cli("b", ["activate"], { RELIABILITY_TRACE: trace }, true)
+        assert.equal(traced.code, 0, traced.stderr)
+        assert.equal((await w.cli("a", ["activate"])).code, 0)
+        const removal = readFileSync(trace, "utf8").split("\n")
+            .find((l) => /^\d+ rm .*\/pending$/.test(l))
+        assert.ok(removal !== undefined, "the pending mark is not removed by rm in a traced run")
+
+        const step = removal.split(" ")[0] ?? "0"
+        const killed = await w.cli("b", ["activate"], { RELIABILITY_KILL_AT: step }, true)
+        assert.equal(killed.signal, "SIGKILL")
+        assert.ok(existsSync(join(w.state, "pending")))
+
+        const r = await w.cli("b", ["activate"])
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(existsSync(join(w.state, "pending")), false, "the pending mark is left")
     })

@@ -1,0 +1,203 @@
+/**
+ * Conflicts between outputs once symlinks are followed. The config's own check
+ * (config/conflicts.ts) compares paths as text, so `~/x/f` and `~/xl/f` pass
+ * when `~/xl` links to `~/x`, and a symlink `~/rtlink/a` through a link to the
+ * runtime dir lands on its own plaintext. Here every output is placed at the
+ * real path of its deepest existing folder plus the rest of its path (the last
+ * part is never followed: an output may itself be a symlink) and compared
+ * again: same file, an output inside another, the runtime dir, homeage's state
+ * dir, and its own inputs (config file, sources, identity files).
+ */
+import { realpath } from "node:fs/promises"
+import { dirname } from "node:path"
+
+import { formatKeyPath, type KeySegment } from "../config/key-path.js"
+import { isInside, realLocation } from "../fs/folders.js"
+
+/** One conflict: the message, and the secrets it involves (so `start` can fail just those). */
+export interface RealConflict {
+    message: string
+    secrets: string[]
+}
+
+/** What the comparison needs of a secret; a config's and a stored generation's both fit. */
+export interface ConflictSecret {
+    name: string
+    source: string
+    path: string
+    symlinks: string[]
+    copies: string[]
+}
+
+/** The secrets and paths to compare: a config's or a stored generation's. */
+export interface RealConflictInput {
+    secrets: readonly ConflictSecret[]
+    runtimeDir: string
+    stateDir: string
+    configFile: string | null
+    identityPaths: string[]
+    /**
+     * Whether conflicts visible as text were already reported (by the config's
+     * own check); then only those that symlinks hide are reported here.
+     */
+    textChecked: boolean
+}
+
+interface Located {
+    secret: string
+    kind: "path" | "symlink" | "copy"
+    at: KeySegment[]
+    file: string
+    real: string
+}
+
+async function locate(input: RealConflictInput): Promise<Located[]> {
+    const cache = new Map<string, string>()
+    const real = async (file: string): Promise<string> => {
+        const folder = dirname(file)
+        let base = cache.get(folder)
+        if (base === undefined) {
+            base = dirname(await realLocation(`${folder}/x`))
+            cache.set(folder, base)
+        }
+        return `${base === "/" ? "" : base}/${file.slice(folder.length + 1)}`
+    }
+
+    const located: Located[] = []
+    for (const secret of input.secrets) {
+        const at = (...rest: KeySegment[]): KeySegment[] => ["secrets", secret.name, ...rest]
+        located.push({
+            secret: secret.name, kind: "path", at: at("path"), file: secret.path,
+            real: await real(secret.path),
+        })
+        for (const [i, file] of secret.symlinks.entries()) {
+            located.push({
+                secret: secret.name, kind: "symlink", at: at("symlinks", i), file,
+                real: await real(file),
+            })
+        }
+        for (const [i, file] of secret.copies.entries()) {
+            located.push({
+                secret: secret.name, kind: "copy", at: at("copies", i), file,
+                real: await real(file),
+            })
+        }
+    }
+    return located
+}
+
+/** The real path of an existing file or folder, else its {@link realLocation}. */
+async function realOf(path: string): Promise<string> {
+    try {
+        return await realpath(path)
+    } catch {
+        return realLocation(path)
+    }
+}
+
+function sameFileMessage(earlier: Located, later: Located): string {
+    const here = formatKeyPath(later.at)
+    const there = formatKeyPath(earlier.at)
+    const both = `once symlinks are followed (both are ${later.real})`
+    if (earlier.secret !== later.secret) {
+        return `${here}: ${later.file} is the same file as ${there} (${earlier.file}) ${both}; ` +
+            "a file can be the output of one secret only"
+    }
+    if (earlier.kind === "path" && later.kind === "symlink") {
+        return `${here}: ${later.file} is the secret's own path ${earlier.file} ${both}; a ` +
+            "symlink there would replace the plaintext with a link to itself"
+    }
+    if (earlier.kind === "path") {
+        return `${here}: ${later.file} is the secret's own path ${earlier.file} ${both}; a ` +
+            "copy there would replace it"
+    }
+    return `${here}: ${later.file} is the same file as ${there} (${earlier.file}) ${both}`
+}
+
+/**
+ * Every conflict between the outputs of `input` that shows once symlinks are
+ * followed, worded as the config's own check words them. With `textChecked`,
+ * conflicts already visible as text are left to that check. Reads the disk
+ * (realpath), changes nothing.
+ */
+export async function realConflicts(input: RealConflictInput): Promise<RealConflict[]> {
+    const located = await locate(input)
+    const conflicts: RealConflict[] = []
+    const hidden = (textual: boolean): boolean => !input.textChecked || !textual
+
+    const byReal = new Map<string, Located>()
+    for (const output of located) {
+        const first = byReal.get(output.real)
+        if (first === undefined) {
+            byReal.set(output.real, output)
+        } else if (hidden(first.file === output.file)) {
+            conflicts.push({
+                message: sameFileMessage(first, output), secrets: [first.secret, output.secret],
+            })
+        }
+    }
+
+    for (const output of located) {
+        for (let folder = dirname(output.real); folder !== "/"; folder = dirname(folder)) {
+            const outer = byReal.get(folder)
+            if (outer === undefined || !hidden(isInside(output.file, outer.file))) continue
+            conflicts.push({
+                message: `${formatKeyPath(output.at)}: ${output.file} is inside ${outer.file} ` +
+                    `once symlinks are followed, which is ${formatKeyPath(outer.at)} (a file, ` +
+                    "not a folder)",
+                secrets: [outer.secret, output.secret],
+            })
+        }
+    }
+
+    conflicts.push(...await ownPathConflicts(input, located, hidden))
+    return conflicts
+}
+
+/** Outputs at or above the runtime dir or the state dir, or on one of homeage's inputs. */
+async function ownPathConflicts(
+    input: RealConflictInput, located: Located[], hidden: (textual: boolean) => boolean,
+): Promise<RealConflict[]> {
+    const conflicts: RealConflict[] = []
+    const runtimeDir = await realOf(input.runtimeDir)
+    const stateDir = await realOf(input.stateDir)
+    const inputs = new Map<string, [string, string]>()
+    const addInput = async (file: string, what: string): Promise<void> => {
+        inputs.set(await realOf(file), [file, what])
+    }
+    if (input.configFile !== null) await addInput(input.configFile, "the config file")
+    for (const secret of input.secrets) {
+        await addInput(secret.source, `the encrypted source of secret ${secret.name}`)
+    }
+    for (const identity of input.identityPaths) await addInput(identity, "an identity file")
+
+    for (const output of located) {
+        const here = formatKeyPath(output.at)
+        const add = (message: string): void => {
+            conflicts.push({ message, secrets: [output.secret] })
+        }
+        if (output.real === runtimeDir && hidden(output.file === input.runtimeDir)) {
+            add(`${here}: ${output.file} is the runtime dir ${input.runtimeDir} once symlinks ` +
+                "are followed")
+        } else if (isInside(runtimeDir, output.real) && output.real !== runtimeDir
+            && hidden(isInside(input.runtimeDir, output.file))) {
+            add(`${here}: ${output.file} contains the runtime dir ${input.runtimeDir} once ` +
+                "symlinks are followed")
+        }
+
+        const inState = isInside(output.real, stateDir)
+        if ((inState || isInside(stateDir, output.real))
+            && hidden(isInside(output.file, input.stateDir)
+                || isInside(input.stateDir, output.file))) {
+            add(`${here}: ${output.file} is ${inState ? "in" : "above"} homeage's state dir ` +
+                `${input.stateDir} once symlinks are followed; choose a target outside it`)
+        }
+
+        const own = inputs.get(output.real)
+        if (own !== undefined && hidden(own[0] === output.file)) {
+            add(`${here}: ${output.file} is ${own[1]} (${own[0]}) once symlinks are followed; ` +
+                "plaintext must never replace it: choose another target")
+        }
+    }
+    return conflicts
+}
