@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import { main } from "../dist/src/cli/main.js"
+// The homeage command. `--version` is answered here, before anything is loaded,
+// so that the cheapest call stays as cheap as Node.js itself.
+import { readFileSync } from "node:fs"
 
-process.exitCode = await main(process.argv.slice(2))
+const args = process.argv.slice(2)
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+    process.stdout.write(`${pkg.version}\n`)
+} else {
+    const { main } = await import("../dist/src/cli/main.js")
+    process.exitCode = await main(args)
+}
