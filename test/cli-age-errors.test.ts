@@ -251,3 +251,131 @@ test("SIGTERM while decrypting into -o: the temp file is removed", async () => {
     assertNoOutput()
     assert.equal(existsSync(out), false)
 })
+
+/** A passphrase-protected ssh-ed25519 key, a file encrypted to it, and an askpass script. */
+async function protectedKeyFixture(): Promise<{ key: string, file: string }> {
+    const key = join(dir, "protected-ed")
+    if (!existsSync(key)) {
+        await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "right", "-C", "", "-f", key])
+    }
+    const file = join(dir, "to-protected.age")
+    await must("age", ["-e", "-R", `${key}.pub`, "-o", file, join(dir, "plain")])
+    return { key, file }
+}
+
+function askpassProgram(name: string, body: string): string {
+    const path = join(dir, name)
+    writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 })
+    return path
+}
+
+test("HOMEAGE_ASKPASS exiting 3: the key is skipped, the program and its status named",
+    async () => {
+        const { key, file } = await protectedKeyFixture()
+        const program = askpassProgram("exit3.sh", "exit 3")
+        const r = await homeage(["decrypt", "-i", key, "-o", out, file],
+            { env: { HOMEAGE_ASKPASS: program } })
+        assert.equal(r.code, 1, r.stderr)
+        assert.ok(r.stderr.includes(`warning: ${key}: skipped this passphrase-protected key:`
+            + ` HOMEAGE_ASKPASS program ${program} failed with exit status 3; fix the program`
+            + " or unset HOMEAGE_ASKPASS"), r.stderr)
+        assert.ok(r.stderr.includes(`identity files tried: none; skipped: ${key} (HOMEAGE_ASKPASS`
+            + ` program ${program} failed with exit status 3)`), r.stderr)
+        assert.ok(!r.stderr.includes("no terminal"), r.stderr)
+        assertNoOutput()
+    })
+
+test("HOMEAGE_ASKPASS printing nothing: an empty passphrase, not an incorrect one", async () => {
+    const { key, file } = await protectedKeyFixture()
+    const program = askpassProgram("empty.sh", "printf '\\n'")
+    const r = await homeage(["decrypt", "-i", key, "-o", out, file],
+        { env: { HOMEAGE_ASKPASS: program } })
+    assert.equal(r.code, 1, r.stderr)
+    assert.ok(r.stderr.includes(`HOMEAGE_ASKPASS program ${program} returned an empty`
+        + " passphrase"), r.stderr)
+    assert.ok(!r.stderr.includes("incorrect passphrase"), r.stderr)
+    assertNoOutput()
+
+    const right = askpassProgram("right.sh", "echo right")
+    const ok = await homeage(["decrypt", "-i", key, "-o", out, file],
+        { env: { HOMEAGE_ASKPASS: right } })
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.ok(readFileSync(out).equals(plaintext))
+    await must("rm", [out])
+})
+
+test("a failing HOMEAGE_ASKPASS for a passphrase file or encrypt -p: exit 1, program named",
+    async () => {
+        const program = askpassProgram("exit3-file.sh", "exit 3")
+        const vector = Buffer.from((vectors as Record<string, Uint8Array>).scrypt!)
+        const file = input("scrypt-askpass.age", vector.subarray(vector.indexOf("\n\n") + 2))
+        const d = await homeage(["decrypt", "-o", out, file], { env: { HOMEAGE_ASKPASS: program } })
+        assert.equal(d.code, 1, d.stderr)
+        assert.ok(d.stderr.includes(`${file}: cannot decrypt: it is encrypted with a passphrase,`
+            + ` and HOMEAGE_ASKPASS program ${program} failed with exit status 3`), d.stderr)
+        assertNoOutput()
+
+        const sealed = join(outDir, "p.age")
+        const e = await homeage(["encrypt", "-p", "-o", sealed, join(dir, "plain")],
+            { env: { HOMEAGE_ASKPASS: program } })
+        assert.equal(e.code, 1, e.stderr)
+        assert.match(e.stderr, /HOMEAGE_ASKPASS program .*exit3-file\.sh failed with exit status 3/)
+        assertNoOutput()
+    })
+
+test("a protected key skipped for want of a terminal is listed as skipped, not as tried",
+    async () => {
+        const { key, file } = await protectedKeyFixture()
+        const other = join(dir, "other-for-skip.txt")
+        await must("age-keygen", ["-o", other])
+        const r = await homeage(["decrypt", "-i", key, "-i", other, "-o", out, file],
+            { env: { HOMEAGE_ASKPASS: "" } })
+        assert.equal(r.code, 1, r.stderr)
+        assert.ok(r.stderr.includes(`identity files tried: ${other}; skipped: ${key} (there is`
+            + " no terminal to ask for its passphrase and HOMEAGE_ASKPASS is not set)"), r.stderr)
+        assertNoOutput()
+    })
+
+test("an identity file that could not be loaded is listed as skipped, with its reason",
+    async () => {
+        const missing = join(dir, "no-such-key.txt")
+        const other = join(dir, "other-for-missing.txt")
+        await must("age-keygen", ["-o", other])
+        const r = await homeage(["decrypt", "-i", missing, "-i", other, "-o", out,
+            input("y.age", encrypted)])
+        assert.equal(r.code, 1, r.stderr)
+        assert.ok(r.stderr.includes(`identity files tried: ${other}; skipped: ${missing} (no such`
+            + " identity file)"), r.stderr)
+        assertNoOutput()
+    })
+
+test("decrypt without -i: the advice is -i FILE; decrypt does not read identityPaths",
+    async () => {
+        const r = await homeage(["decrypt", "-o", out, input("no-i.age", encrypted)])
+        assert.equal(r.code, 1, r.stderr)
+        assert.ok(r.stderr.includes("no identity file was given. Give the identity it was"
+            + " encrypted to (-i FILE), or re-encrypt it"), r.stderr)
+        assert.ok(!r.stderr.includes("identityPaths"), r.stderr)
+        assertNoOutput()
+    })
+
+test("no usable identity among several files: each file's reason on its own line", async () => {
+    const typo = input("typo-key.txt", Buffer.from(readFileSync(key, "utf8")
+        .replace(/AGE-SECRET-KEY-1(.)/, (m, c) => m.slice(0, -1) + (c === "Q" ? "P" : "Q"))))
+    const pub = input("pub-as-key.txt", Buffer.from(`${recipient}\n`))
+    const r = await homeage(["decrypt", "-i", typo, "-i", pub, "-o", out,
+        input("z.age", encrypted)])
+    assert.equal(r.code, 2, r.stderr)
+    assert.deepEqual(r.stderr.split("\n").slice(0, 3), [
+        "homeage: error: no usable identity among the 2 identity files given; fix or replace"
+            + " them",
+        `  ${typo}:3: malformed X25519 identity (bad encoding or checksum); restore the file`
+            + " from a backup or create a new key",
+        `  ${pub}:1: this is a recipient (a public key), not an identity; an identity file`
+            + " holds the AGE-SECRET-KEY-1… line that `homeage keygen` writes",
+    ])
+    const typoKey = readFileSync(typo, "utf8").split("\n").find((l) => l.startsWith("AGE-"))!
+    assert.ok(!r.stderr.includes(typoKey.slice("AGE-SECRET-KEY-1".length)), "no key material")
+    assert.ok(!r.stderr.includes(recipient))
+    assertNoOutput()
+})

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 
-import { askpassScript, homeage, inTerminal, must, tempFolder } from "./age/helpers.js"
+import { askpassScript, homeage, inTerminal, must, run, tempFolder } from "./age/helpers.js"
 
 /** Plaintext sizes: empty, one byte, exactly one chunk, one chunk and a byte, 5 MiB. */
 const SIZES = [0, 1, 65536, 65537, 5 * 1024 * 1024]
@@ -215,3 +215,23 @@ test("a protected key is skipped, not prompted for, without a terminal or askpas
     assert.match(d.stderr, /no identity matched/)
     assert.equal(existsSync(out), false)
 })
+
+test("whitespace around the armor decrypts as the C2SP vectors require; Go age 1.1.1 refuses it",
+    async () => {
+        const key = keys.find((k) => k.name === "x25519")
+        assert.ok(key !== undefined)
+        const armored = await must("age", ["-e", "-a", "-r", key.recipient, plaintext(1)])
+        const padded = join(dir, "whitespace.age")
+        // The whitespace of the vector armor_whitespace_outside ("expect: success").
+        writeFileSync(padded, Buffer.concat([Buffer.from("\n\r   \t\n"), armored,
+            Buffer.from("\n\r   \t\n")]))
+
+        const out = join(dir, "whitespace.out")
+        const r = await homeage(["decrypt", "-i", key.identity, "-o", out, padded])
+        assert.equal(r.code, 0, r.stderr)
+        assertSameFile(out, plaintext(1))
+
+        const go = await run("age", ["-d", "-i", key.ageIdentity, padded])
+        assert.equal(go.code, 1, "age 1.1.1 predates this rule; a newer age accepts the file")
+        assert.match(go.stderr, /unexpected intro/)
+    })

@@ -231,7 +231,7 @@ describe("homeage on a real systemd user manager", { skip }, () => {
         { timeout: TEST_TIMEOUT_MS }, async () => {
             const r = await activate()
 
-            assert.match(r.stdout, /add git\/netrc -> ~\/\.netrc/)
+            assert.match(r.stdout, /added git\/netrc -> ~\/\.netrc/)
             expectInstalled()
             assert.equal(text(join(secrets(), "api.token")), "token-abc\n")
             assert.deepEqual(homeageUnits().sort(), [UNIT.apiToken, UNIT.gitNetrcSlash,
@@ -303,7 +303,7 @@ describe("homeage on a real systemd user manager", { skip }, () => {
             const values = new Set(text(seen).split("\n").filter((l) => l !== ""))
             assert.ok(values.has("netrc v2"), [...values].join(", "))
             for (const value of values) assert.match(value, /^netrc v[12]$/)
-            assert.match(r.stdout, /change git-netrc: content/)
+            assert.match(r.stdout, /changed git-netrc: content/)
             assert.match(r.stdout, /restarted homeage-git\\x2dnetrc\.service/)
             expectInstalled("netrc v2\n")
             const idsAfter = await Promise.all(units.map((u) => mgr.property(u, "InvocationID")))
@@ -406,7 +406,7 @@ describe("homeage on a real systemd user manager", { skip }, () => {
             // activate repairs the store from the dotfiles and starts the failed unit.
             const r = await activate()
 
-            assert.match(r.stdout, /restore git-netrc/)
+            assert.match(r.stdout, /restored git-netrc/)
             expectInstalled("netrc v2\n")
             assert.equal(await activeState(UNIT.gitNetrcDash), "active")
             assert.equal(await activeState(UNIT.target), "active")
@@ -428,7 +428,7 @@ describe("homeage on a real systemd user manager", { skip }, () => {
             const back = await homeage(["rollback"])
 
             assert.equal(back.code, 0, back.stderr)
-            assert.match(back.stdout, /add api\.token -> ~\/\.config\/app\/token/)
+            assert.match(back.stdout, /added api\.token -> ~\/\.config\/app\/token/)
             assert.match(back.stdout, /rolled back: 1 added \(generation 2\)/)
             assert.equal(readlinkSync(home(".config/app/token")), join(secrets(), "api.token"))
             assert.equal(text(home(".config/app/token")), "token-abc\n")

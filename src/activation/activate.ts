@@ -2,9 +2,7 @@
  * `activate` and `check` as library calls: check everything first, then take
  * the state lock and switch. The CLI commands are thin wrappers around these.
  */
-import {
-    currentGeneration, pendingGeneration,
-} from "../generations/generations.js"
+import { setInterruptNote } from "../fs/interrupt.js"
 import { acquireLock } from "../generations/lock.js"
 import type { Manifest } from "../generations/manifest.js"
 import type { StatePaths } from "../generations/state.js"
@@ -12,7 +10,7 @@ import type { Desired } from "./desired.js"
 import { planActivation, type Plan } from "./plan.js"
 import type { Reporter } from "./report.js"
 import { applyServices, type ServiceManagers } from "./services.js"
-import { applyPlan, type SwitchResult } from "./switch.js"
+import { againCommand, applyPlan, type SwitchResult } from "./switch.js"
 
 /** Options of {@link activate} and {@link checkActivation}. */
 export interface ActivateOptions {
@@ -53,8 +51,10 @@ export function checkActivation(desired: Desired, options: ActivateOptions): Pro
  * Makes the disk match `desired` (SPEC §5, §6): check, then under the state
  * lock store, switch and clean up; then, with the lock released, install the
  * services (their units run `homeage start`/`stop`, which take the lock). A
- * check that fails changes nothing. If another run activated between the
- * check and taking the lock, the check runs again.
+ * check that fails changes nothing. The check runs first without the lock
+ * (so a failing one creates nothing, not even the state dir), then again under
+ * it, so a `start`, `stop` or another `activate` in between cannot make the
+ * switch work from a stale view of the disk.
  */
 export async function activate(desired: Desired, options: ActivateOptions): Promise<SwitchResult> {
     const planOptions = { ...options, verifyAll: false }
@@ -64,18 +64,16 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
     let result: SwitchResult
     const lock = await acquireLock(options.paths, options.command ?? "activate")
     try {
-        const current = await currentGeneration(options.paths)
-        const pending = await pendingGeneration(options.paths)
-        const pendingSeen = plan.pending?.generation
-        if (current !== plan.currentNumber || (pending !== pendingSeen && pending !== current)) {
-            plan = await planActivation(desired, planOptions)
-        }
+        plan = await planActivation(desired, planOptions)
         result = await applyPlan(plan, options)
     } finally {
         await lock.release()
     }
 
     if (plan.services !== undefined) {
+        const generation = result.generation ?? 0
+        setInterruptNote(`generation ${generation} is current, but its services may not be ` +
+            `updated yet: run ${againCommand(options.command, generation)} again`)
         await applyServices(plan.services, options.paths, options.reporter)
     }
     return result
@@ -90,10 +88,14 @@ export function summarize(result: SwitchResult, dryRun: boolean): string {
     count(result.added.length, "added")
     count(result.changed.length, "changed")
     count(result.restored.length, "restored")
+    count(result.completed.length, "completed")
     count(result.removed.length, "removed")
     count(result.kept.length, "kept")
 
     const generation = result.generation === undefined ? "" : ` (generation ${result.generation})`
+    if (parts.length === 0 && !result.unchanged && !dryRun) {
+        return `no file changed; generation ${result.generation ?? "?"} is current now`
+    }
     if (parts.length === 0) return `no changes${generation}`
     if (dryRun) return `dry run: ${parts.join(", ")}; nothing was changed`
     return `${parts.join(", ")}${generation}`

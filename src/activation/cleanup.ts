@@ -7,7 +7,8 @@
  */
 import { rm } from "node:fs/promises"
 
-import { OperationError, messageOf } from "../errors.js"
+import { OperationError } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { removeFolderIfEmpty } from "../fs/folders.js"
 import type { HashKey } from "../generations/keyed-hash.js"
 import { examine, isManaged, keptReason, type Output } from "./outputs.js"
@@ -53,7 +54,7 @@ export async function removeOutput(
     try {
         await rm(path)
     } catch (err) {
-        throw new OperationError(`cannot remove ${path}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot remove ${path}: ${fsReason(err, path)}`, { cause: err })
     }
     return { action: "removed", path }
 }

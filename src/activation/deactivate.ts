@@ -10,6 +10,9 @@ import { rm } from "node:fs/promises"
 
 import type { InstallationType } from "../config/types.js"
 import { OperationError, messageOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
+import { inspectPath } from "../fs/inspect.js"
+import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import {
     pendingGeneration, readCurrent, readGeneration, setPending,
 } from "../generations/generations.js"
@@ -18,6 +21,7 @@ import { acquireLock } from "../generations/lock.js"
 import type { Manifest } from "../generations/manifest.js"
 import type { StatePaths } from "../generations/state.js"
 import { removeCreatedFolders, removeOutput, type CleanupOutcome } from "./cleanup.js"
+import { sweepLeftovers } from "./leftovers.js"
 import { outputsOf, type Output } from "./outputs.js"
 import { showPath, type Reporter } from "./report.js"
 import { removeCreatedServiceFolders } from "./service-folders.js"
@@ -46,8 +50,10 @@ export interface DeactivateResult {
     removed: string[]
     /** Paths kept, with the reason. */
     kept: string[]
-    /** Whether the state dir was removed. */
+    /** Whether the state dir was removed by this run (`false` when there was none). */
     purged: boolean
+    /** Whether there was a state dir at all when the run began. */
+    hadState: boolean
 }
 
 async function readPending(paths: StatePaths, current: Manifest | undefined) {
@@ -68,30 +74,51 @@ async function readPending(paths: StatePaths, current: Manifest | undefined) {
  */
 export async function deactivate(options: DeactivateOptions): Promise<DeactivateResult> {
     const { paths, reporter } = options
-    const show = (p: string): string => showPath(p, options.home)
+    setInterruptNote("some outputs or services may still be in place: run homeage " +
+        "deactivate again")
+    const hadState = (await inspectPath(paths.root)).kind !== "missing"
     const before = await readCurrent(paths)
 
     const kinds = new Set<InstallationType>(SERVICE_KINDS)
     if (before !== undefined) kinds.add(before.installationType)
     const problems: string[] = []
     for (const kind of kinds) {
+        throwIfInterrupted()
         const manager = options.services(kind)
         try {
             await manager.remove(reporter)
             await removeCreatedServiceFolders(paths, manager.folders, reporter)
         } catch (err) {
+            if (err instanceof InterruptedError) throw err
             problems.push(`${kind} services: ${messageOf(err)}`)
         }
     }
 
     const result: DeactivateResult = {
-        generation: before?.generation, removed: [], kept: [], purged: false,
+        generation: before?.generation, removed: [], kept: [], purged: false, hadState,
     }
+    if (hadState) await removeEverything(options, result)
+
+    if (problems.length > 0) {
+        throw new OperationError("the outputs are removed, but some services could not be",
+            { problems })
+    }
+    return result
+}
+
+/** Under the lock: every output still there, the folders made for them, the marks, the state. */
+async function removeEverything(
+    options: DeactivateOptions, result: DeactivateResult,
+): Promise<void> {
+    const { paths, reporter } = options
+    const show = (p: string): string => showPath(p, options.home)
     const lock = await acquireLock(paths, "deactivate")
     try {
         const current = await readCurrent(paths)
         const pending = await readPending(paths, current)
         const manifests = [current, pending].filter((m) => m !== undefined)
+        await sweepLeftovers(paths, manifests.flatMap((m) => m.secrets),
+            manifests.map((m) => m.runtimeDir), reporter)
         const outcomes = await removeOutputs(manifests, await readHashKey(paths.hashKey))
         outcomes.push(...await removeCreatedFolders(
             manifests.flatMap((m) => m.createdFolders), false))
@@ -110,18 +137,17 @@ export async function deactivate(options: DeactivateOptions): Promise<Deactivate
         await setPending(paths, undefined)
         await rm(paths.current, { force: true })
         if (options.purge === true) {
-            await rm(paths.root, { recursive: true, force: true })
+            try {
+                await rm(paths.root, { recursive: true, force: true })
+            } catch (err) {
+                throw new OperationError(`the outputs are removed, but the state dir ` +
+                    `${paths.root} could not be: ${fsReason(err, paths.root)}`, { cause: err })
+            }
             result.purged = true
         }
     } finally {
         await lock.release()
     }
-
-    if (problems.length > 0) {
-        throw new OperationError("the outputs are removed, but some services could not be",
-            { problems })
-    }
-    return result
 }
 
 async function removeOutputs(
@@ -137,6 +163,7 @@ async function removeOutputs(
 
     const outcomes: CleanupOutcome[] = []
     for (const records of byPath.values()) {
+        throwIfInterrupted()
         outcomes.push(await removeOutput(records, key, false))
     }
     return outcomes

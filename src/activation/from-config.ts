@@ -21,7 +21,8 @@ export interface ActivationInput {
 
 /**
  * Finds and loads the config (`--config` value, else the SPEC §3 search),
- * reads every source, and finds conflicts. Config errors throw a `UsageError`
+ * reads every source, and finds conflicts, outputs in or above the state dir
+ * included. Config errors throw a `UsageError`
  * (exit 2); unreadable sources and unknown owners become check problems.
  */
 export async function loadActivationInput(
@@ -30,12 +31,13 @@ export async function loadActivationInput(
     const env = environment(processEnv)
     const file = findConfigFile({ explicit, env, cwd })
     const config = await loadConfig(file, env)
+    const paths = stateFor(env)
     return {
         config,
         desired: await desiredFromConfig(config),
-        conflicts: findConflicts(config),
+        conflicts: findConflicts(config, { stateDir: paths.root }),
         env,
-        paths: stateFor(env),
+        paths,
     }
 }
 

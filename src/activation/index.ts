@@ -10,7 +10,7 @@ export {
 export { planActivation, type Plan, type PlanOptions, type PlannedSecret } from "./plan.js"
 export { applyPlan, type SwitchOptions, type SwitchResult } from "./switch.js"
 export {
-    startSecrets, stopSecrets, secretStatus, requireCurrent, selectSecrets,
+    startSecrets, stopSecrets, secretStatus, requireCurrent, readCurrentQuietly, selectSecrets,
     type RuntimeOptions, type RuntimeResult, type StatusReport, type SecretStatus,
     type OutputStatus, UNIT_LOCK_WAIT_MS,
 } from "./runtime.js"

@@ -6,7 +6,7 @@
 import { constants } from "node:fs"
 import { open } from "node:fs/promises"
 
-import { OperationError, messageOf } from "../errors.js"
+import { OperationError, errnoOf, messageOf } from "../errors.js"
 import { inspectPath, type PathState } from "../fs/inspect.js"
 import { hashMatches, type HashKey } from "../generations/keyed-hash.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
@@ -75,6 +75,9 @@ export async function fileMatches(
             await handle.close()
         }
     } catch (err) {
+        // Gone (or replaced by a symlink) since it was inspected: it does not match.
+        const code = errnoOf(err)
+        if (code === "ENOENT" || code === "ELOOP") return false
         throw new OperationError(`cannot read ${path} to compare it: ${messageOf(err)}`,
             { cause: err })
     }

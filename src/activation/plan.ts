@@ -16,7 +16,7 @@ import {
 } from "../generations/generations.js"
 import { readHashKey, type HashKey } from "../generations/keyed-hash.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
-import type { StatePaths } from "../generations/state.js"
+import { verifyStateDir, type StatePaths } from "../generations/state.js"
 import { decryptProblem, openIdentities, type Decryptor } from "./decryptor.js"
 import { describedSecret, type Desired, type DesiredSecret } from "./desired.js"
 import {
@@ -224,6 +224,7 @@ function checkRecipients(
  */
 export async function planActivation(desired: Desired, options: PlanOptions): Promise<Plan> {
     setInterruptNote("nothing was changed")
+    await verifyStateDir(options.paths)
     const problems = [...(options.problems ?? []), ...desired.problems]
     const warnings: string[] = []
 

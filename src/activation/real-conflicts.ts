@@ -8,8 +8,7 @@
  * again: same file, an output inside another, the runtime dir, homeage's state
  * dir, and its own inputs (config file, sources, identity files).
  */
-import { realpath } from "node:fs/promises"
-import { dirname } from "node:path"
+import { dirname, join } from "node:path"
 
 import { formatKeyPath, type KeySegment } from "../config/key-path.js"
 import { isInside, realLocation } from "../fs/folders.js"
@@ -86,13 +85,9 @@ async function locate(input: RealConflictInput): Promise<Located[]> {
     return located
 }
 
-/** The real path of an existing file or folder, else its {@link realLocation}. */
+/** Where a file or folder really is, every part of its path followed, the last one too. */
 async function realOf(path: string): Promise<string> {
-    try {
-        return await realpath(path)
-    } catch {
-        return realLocation(path)
-    }
+    return dirname(await realLocation(join(path, "x")))
 }
 
 function sameFileMessage(earlier: Located, later: Located): string {

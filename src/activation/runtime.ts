@@ -8,8 +8,9 @@ import { rm } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { OperationError, UsageError, messageOf } from "../errors.js"
-import { removeLeftoverTemps, replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
+import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
 import { isInside, makeFolders } from "../fs/folders.js"
+import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import {
     listGenerations, readCurrent, readGeneration, rewriteGeneration,
 } from "../generations/generations.js"
@@ -21,6 +22,9 @@ import { readSource } from "../generations/store.js"
 import { removeCreatedFolders, removeOutput } from "./cleanup.js"
 import { decryptProblem, openIdentities, type Decryptor } from "./decryptor.js"
 import { handedOver } from "./handover.js"
+import { sweepLeftovers } from "./leftovers.js"
+import { checkPlacement, refuseSymlinkInRuntimeDir } from "./placement.js"
+import { realConflicts } from "./real-conflicts.js"
 import {
     examine, isManaged, keptReason, outputsOfSecret, type Output, type Verdict,
 } from "./outputs.js"
@@ -62,13 +66,35 @@ export interface RuntimeResult {
     kept: string[]
 }
 
-/** Reads the current generation or explains that there is none. */
+/**
+ * Reads the current generation or explains that there is none: before the
+ * first activation, or after `deactivate` left the generations stored with
+ * none current (then `rollback N` brings one back).
+ */
 export async function requireCurrent(paths: StatePaths): Promise<Manifest> {
     const manifest = await readCurrent(paths)
-    if (manifest === undefined) {
+    if (manifest !== undefined) return manifest
+
+    const stored = await listGenerations(paths)
+    if (stored.length === 0) {
         throw new OperationError(`no generation in ${paths.root} yet; run homeage activate first`)
     }
-    return manifest
+    throw new OperationError("no generation is current (as after homeage deactivate); " +
+        `generation${stored.length === 1 ? "" : "s"} ${stored.join(", ")} ` +
+        `${stored.length === 1 ? "is" : "are"} stored: run homeage rollback N to make one ` +
+        "current again (homeage generations lists them), or homeage activate")
+}
+
+/**
+ * The current generation, or `undefined` when there is none or it cannot be
+ * read; for best-effort work before a command's own checks report the cause.
+ */
+export async function readCurrentQuietly(paths: StatePaths): Promise<Manifest | undefined> {
+    try {
+        return await readCurrent(paths)
+    } catch {
+        return undefined
+    }
 }
 
 /** The secrets of `manifest` named in `names` (all when empty); unknown names are usage errors. */
@@ -100,8 +126,10 @@ async function requireKey(paths: StatePaths): Promise<HashKey> {
  * Re-creates the outputs of the current generation's secrets (all, or
  * `names`) from the store: after a reboot emptied the runtime dir, or to
  * repair. Paths in the way that homeage did not write are left alone and
- * reported. One failing secret does not stop the others; the error at the
- * end names each failure.
+ * reported, every one of them. A secret whose plaintext would land on disk,
+ * or pass a symlink inside the runtime dir, or whose outputs collide once
+ * symlinks are followed, is refused. One failing secret does not stop the
+ * others; the error at the end names each failure.
  */
 export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResult> {
     const { paths, reporter } = options
@@ -109,9 +137,12 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
     await requireCurrent(paths)
     const lock = await acquireLock(paths, "start")
     try {
+        setInterruptNote("the secrets started so far are in place, the others are not: " +
+            "run homeage start again")
         const manifest = await requireCurrent(paths)
         const secrets = selectSecrets(manifest, options.names)
         const key = await requireKey(paths)
+        await sweepLeftovers(paths, manifest.secrets, [manifest.runtimeDir], reporter)
 
         const check = await checkRuntimeDir(manifest.runtimeDir,
             manifest.allowPersistentRuntimeDir)
@@ -121,6 +152,8 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
                 { problems: check.problems })
         }
         if (check.tighten) await tightenRuntimeDir(manifest.runtimeDir)
+        const refused = await refusedSecrets(paths, manifest, options.home)
+        for (const line of refused.warnings) reporter.warn(line)
 
         const result: RuntimeResult = {
             generation: manifest.generation, done: [], untouched: [], kept: [],
@@ -145,8 +178,14 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
         }
 
         for (const secret of secrets) {
+            throwIfInterrupted()
+            const problems = refused.problems.get(secret.name)
+            if (problems !== undefined) {
+                failures.push(...problems)
+                continue
+            }
             try {
-                const wrote = await startOne(secret, key, decrypt, created)
+                const wrote = await startOne(secret, key, decrypt, created, manifest.runtimeDir)
                 if (wrote.length === 0) {
                     result.untouched.push(secret.name)
                     reporter.detail(`${secret.name} is already in place`)
@@ -155,6 +194,7 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
                     reporter.info(`started ${secret.name} -> ${wrote.map(show).join(", ")}`)
                 }
             } catch (err) {
+                if (err instanceof InterruptedError) throw err
                 failures.push(`secret ${secret.name}: ${messageOf(err)}`)
                 if (await removeOutdatedPlaintext(secret, key)) {
                     reporter.info(`removed the outdated plaintext ${show(secret.path)} of ` +
@@ -171,21 +211,50 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
     }
 }
 
+/**
+ * The secrets `start` must not write, by name, with their problems: plaintext
+ * outside the runtime dir on disk (unless allowed: then a warning), a symlink
+ * inside the runtime dir, outputs that collide once symlinks are followed.
+ */
+async function refusedSecrets(
+    paths: StatePaths, manifest: Manifest, home: string | undefined,
+): Promise<{ problems: Map<string, string[]>, warnings: string[] }> {
+    const placement = await checkPlacement(manifest.secrets, manifest.runtimeDir,
+        manifest.allowPersistentRuntimeDir, home)
+    const problems = placement.problems
+    const conflicts = await realConflicts({
+        secrets: manifest.secrets, runtimeDir: manifest.runtimeDir, stateDir: paths.root,
+        configFile: manifest.configFile, identityPaths: manifest.identityPaths,
+        textChecked: false,
+    })
+    for (const conflict of conflicts) {
+        for (const name of new Set(conflict.secrets)) {
+            problems.set(name, [...problems.get(name) ?? [], `secret ${name}: ` +
+                `${conflict.message}; fix the config and run homeage activate`])
+        }
+    }
+    return { problems, warnings: placement.warnings }
+}
+
 async function startOne(
     secret: ManifestSecret, key: HashKey,
     decrypt: (secret: ManifestSecret) => Promise<Uint8Array>, created: string[],
+    runtimeDir: string,
 ): Promise<string[]> {
     const outputs = outputsOfSecret(secret)
     const verdicts: Verdict[] = []
+    const blocked: string[] = []
     for (const output of outputs) {
-        await removeLeftoverTemps(dirname(output.path))
         const examined = await examine(output, key)
         verdicts.push(examined.verdict)
         if (examined.verdict === "ok" || examined.verdict === "missing") continue
         if (output.role === "plaintext" && examined.state.kind === "file") continue
         if (isManaged(examined.verdict)) continue
-        throw new OperationError(`${output.path}: ${keptReason(examined)}; not overwritten ` +
-            "(move it away and run homeage start again)")
+        blocked.push(`${output.path}: ${keptReason(examined)}`)
+    }
+    if (blocked.length > 0) {
+        throw new OperationError(`${blocked.join("; ")}; not overwritten (move ` +
+            `${blocked.length === 1 ? "it" : "them"} away and run homeage start again)`)
     }
     if (verdicts.every((v) => v === "ok")) return []
 
@@ -202,6 +271,8 @@ async function startOne(
     const wrote: string[] = []
     for (const [i, output] of outputs.entries()) {
         if (verdicts[i] === "ok") continue
+        throwIfInterrupted()
+        if (output.role === "plaintext") await refuseSymlinkInRuntimeDir(runtimeDir, output.path)
         created.push(...await makeFolders(dirname(output.path)))
         if (output.role === "symlink") {
             await replaceWithSymlink(output.path, secret.path)
@@ -303,9 +374,12 @@ export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResul
     const wait = fromUnit ? UNIT_LOCK_WAIT_MS : undefined
     const lock = await acquireLock(paths, "stop", wait)
     try {
+        setInterruptNote("the secrets stopped so far are removed, the others are not: run " +
+            "homeage stop again")
         const manifest = await requireCurrent(paths)
         const secrets = await selectForStop(paths, manifest, options)
         const key = await readHashKey(paths.hashKey)
+        await sweepLeftovers(paths, manifest.secrets, [manifest.runtimeDir], reporter)
         const replacing = fromUnit ? await handedOver(paths) : new Set<string>()
         const result: RuntimeResult = {
             generation: manifest.generation, done: [], untouched: [], kept: [],
@@ -314,6 +388,7 @@ export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResul
         const touched: string[] = []
 
         for (const secret of secrets) {
+            throwIfInterrupted()
             if (replacing.has(secret.name) && await plaintextCurrent(secret, key)) {
                 result.untouched.push(secret.name)
                 reporter.info(`kept ${secret.name}: homeage activate is replacing it`)
@@ -335,6 +410,7 @@ export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResul
                     }
                 }
             } catch (err) {
+                if (err instanceof InterruptedError) throw err
                 failures.push(`secret ${secret.name}: ${messageOf(err)}`)
                 continue
             }
@@ -359,10 +435,13 @@ export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResul
     }
 }
 
-/** The state of one output, as `status` shows it. */
+/**
+ * The state of one output, as `status` shows it. `dangling` is a symlink that
+ * points where homeage pointed it, at a plaintext file that is missing.
+ */
 export interface OutputStatus {
     path: string
-    state: "ok" | "missing" | "modified" | "elsewhere" | "replaced"
+    state: "ok" | "missing" | "modified" | "elsewhere" | "replaced" | "dangling"
     /** For a symlink pointing elsewhere: where it points now. */
     target?: string
 }
@@ -391,8 +470,9 @@ function toStatus(path: string, verdict: Verdict, target?: string): OutputStatus
 
 /**
  * Compares the disk with the current generation: each secret's plaintext
- * (present and current), symlinks (ok, missing, pointing elsewhere) and copies
- * (ok, modified, missing). Reads files to compare keyed hashes; writes nothing.
+ * (present and current), symlinks (ok, missing, pointing elsewhere, or
+ * dangling when the plaintext they point to is missing) and copies (ok,
+ * modified, missing). Reads files to compare keyed hashes; writes nothing.
  */
 export async function secretStatus(options: RuntimeOptions): Promise<StatusReport> {
     const manifest = await requireCurrent(options.paths)
@@ -410,6 +490,10 @@ export async function secretStatus(options: RuntimeOptions): Promise<StatusRepor
             const target = examined.verdict === "elsewhere" && examined.state.kind === "symlink"
                 ? examined.state.target : undefined
             const status = toStatus(output.path, examined.verdict, target)
+            if (output.role === "symlink" && status.state === "ok"
+                && entry.plaintext.state === "missing") {
+                status.state = "dangling"
+            }
             if (status.state !== "ok") entry.ok = false
             if (output.role === "plaintext") entry.plaintext = status
             else if (output.role === "symlink") entry.symlinks.push(status)

@@ -10,11 +10,14 @@ import { rename } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { OperationError, messageOf } from "../errors.js"
-import { removeLeftoverTemps, replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
+import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
+import { fsReason } from "../fs/errno.js"
 import { isInside, makeFolders, missingFolders } from "../fs/folders.js"
 import { inspectPath } from "../fs/inspect.js"
+import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import {
-    pruneGenerations, rewriteGeneration, setCurrent, setPending, writeGeneration,
+    pendingGeneration, pruneGenerations, rewriteGeneration, setCurrent, setPending,
+    writeGeneration,
 } from "../generations/generations.js"
 import { ensureHashKey, keyedHash, type HashKey } from "../generations/keyed-hash.js"
 import {
@@ -24,6 +27,8 @@ import { putSource } from "../generations/store.js"
 import { removeCreatedFolders, removeOutput, type CleanupOutcome } from "./cleanup.js"
 import { examine, outputsOf, outputsOfSecret, type Output } from "./outputs.js"
 import { describedSecret } from "./desired.js"
+import { sweepLeftovers } from "./leftovers.js"
+import { refuseSymlinkInRuntimeDir } from "./placement.js"
 import type { Plan, PlannedSecret } from "./plan.js"
 import { showMode, showPath, type Reporter } from "./report.js"
 import { tightenRuntimeDir } from "./runtime-dir.js"
@@ -46,6 +51,11 @@ export interface SwitchOptions {
      * number instead of a copy being written as a new generation.
      */
     restore?: Manifest | undefined
+    /**
+     * The command as a user would run it again to finish an interrupted
+     * switch (`activate`, or `rollback` for a rollback).
+     */
+    command?: string | undefined
 }
 
 /** What an activation did (or, in a dry run, would do), by secret name. */
@@ -59,6 +69,11 @@ export interface SwitchResult {
     removed: string[]
     /** Secrets whose outputs were repaired without a change of generation. */
     restored: string[]
+    /**
+     * Secrets new or changed since the current generation whose outputs an
+     * interrupted switch to the same content had already put in place.
+     */
+    completed: string[]
     /** Paths kept during cleanup, with the reason. */
     kept: string[]
 }
@@ -128,8 +143,9 @@ function targetsOf(secret: ManifestSecret, home?: string): string {
 
 /** Writes one output (the plaintext must be known for files). */
 async function writeOutput(
-    output: Output, plaintext: Uint8Array | undefined, created: string[],
+    output: Output, plaintext: Uint8Array | undefined, created: string[], runtimeDir: string,
 ): Promise<void> {
+    if (output.role === "plaintext") await refuseSymlinkInRuntimeDir(runtimeDir, output.path)
     created.push(...await makeFolders(dirname(output.path)))
     const secret = output.secret
     if (output.role === "symlink") {
@@ -156,7 +172,7 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
     const { reporter, home } = options
     const paths = plan.paths
     const show = (p: string): string => showPath(p, home)
-    const verb = (word: string): string => (dryRun ? `would ${word}` : word)
+    const verb = (word: string, past: string): string => (dryRun ? `would ${word}` : past)
 
     const key = dryRun
         ? plan.key ?? randomBytes(DRY_RUN_KEY_BYTES)
@@ -175,15 +191,18 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
         secrets: finals,
     }
 
-    const unchanged = plan.current !== undefined
-        && sameOutputs(plan.current, { ...draft, generation: plan.current.generation })
+    // A rollback makes its generation current even when the files already
+    // match it (the current generation may have the same content).
     const restore = options.restore
-    const reused = !unchanged && restore !== undefined
+    const reused = restore !== undefined
         && sameOutputs(restore, { ...draft, generation: restore.generation })
+    const otherNumber = reused && restore.generation !== plan.current?.generation
+    const unchanged = plan.current !== undefined && !otherNumber
+        && sameOutputs(plan.current, { ...draft, generation: plan.current.generation })
     let manifest: Manifest = unchanged && plan.current !== undefined
         ? plan.current
         : { ...draft, generation: (plan.currentNumber ?? 0) + 1 }
-    if (reused) manifest = { ...restore, createdFolders: draft.createdFolders }
+    if (reused && !unchanged) manifest = { ...restore, createdFolders: draft.createdFolders }
     if (!dryRun) {
         for (const planned of plan.secrets) {
             await putSource(paths.store, planned.desired.ciphertext)
@@ -193,18 +212,21 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
         if (reused) await rewriteGeneration(paths, manifest)
         else manifest = await writeGeneration(paths, draft)
         await setPending(paths, manifest.generation)
+        setInterruptNote(`the switch to generation ${manifest.generation} is partly done ` +
+            "(every file holds its old or its new content): run " +
+            `${againCommand(options.command, manifest.generation)} to finish it`)
     }
 
     if (!dryRun) await prepareFolders(plan, finals, reporter)
 
     for (const backup of plan.backups) {
         if (!dryRun) await moveAside(backup.from, backup.to)
-        reporter.info(`${verb("move")} ${show(backup.from)} to ${show(backup.to)}`)
+        reporter.info(`${verb("move", "moved")} ${show(backup.from)} to ${show(backup.to)}`)
     }
 
     const result: SwitchResult = {
         generation: manifest.generation, unchanged,
-        added: [], changed: [], removed: [], restored: [], kept: [],
+        added: [], changed: [], removed: [], restored: [], completed: [], kept: [],
     }
     const failures: string[] = []
     const created: string[] = []
@@ -214,36 +236,27 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
         const written: string[] = []
         try {
             for (const output of outputsOfSecret(final)) {
+                throwIfInterrupted()
                 if ((await examine(output, key)).verdict === "ok") continue
                 written.push(output.path)
-                if (!dryRun) await writeOutput(output, planned.plaintext, created)
-                reporter.detail(`${verb("write")} ${show(output.path)}` +
+                if (!dryRun) {
+                    await writeOutput(output, planned.plaintext, created, plan.desired.runtimeDir)
+                }
+                reporter.detail(`${verb("write", "wrote")} ${show(output.path)}` +
                     (output.role === "symlink" ? ` -> ${show(final.path)}` : ""))
             }
         } catch (err) {
+            if (err instanceof InterruptedError) throw err
             failures.push(`secret ${final.name}: ${messageOf(err)}`)
             continue
         }
-
-        const before = planned.previous
-        if (before === undefined) {
-            result.added.push(final.name)
-            reporter.info(`${verb("add")} ${final.name} -> ${targetsOf(final, home)}`)
-            continue
-        }
-        const diff = differences(before, final, home)
-        if (diff.length > 0) {
-            result.changed.push(final.name)
-            reporter.info(`${verb("change")} ${final.name}: ${diff.join(", ")}`)
-        } else if (written.length > 0) {
-            result.restored.push(final.name)
-            reporter.info(`${verb("restore")} ${final.name}: ${written.map(show).join(", ")}`)
-        }
+        reportSecret(plan, planned, final, written, result, options)
     }
 
     if (failures.length > 0) {
-        throw new OperationError(`activation failed for ${failures.length} secret(s); the ` +
-            "other secrets are switched, and the next homeage activate finishes the job",
+        throw new OperationError(`activation failed for ${failures.length} secret(s); each ` +
+            "path of those keeps its old content (or stays absent), the other secrets are " +
+            "switched, and the next homeage activate finishes the job once the cause is fixed",
         { problems: failures })
     }
 
@@ -254,6 +267,46 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
     return result
 }
 
+/** The command that finishes an interrupted `command` (activate or rollback) to `generation`. */
+export function againCommand(command: string | undefined, generation: number): string {
+    return command === "rollback" ? `homeage rollback ${generation}` : "homeage activate"
+}
+
+/** Reports one switched secret: added, changed, restored, or completed. */
+function reportSecret(
+    plan: Plan, planned: PlannedSecret, final: ManifestSecret, written: string[],
+    result: SwitchResult, options: SwitchOptions,
+): void {
+    const { reporter, home } = options
+    const dryRun = options.dryRun === true
+    const verb = (word: string, past: string): string => (dryRun ? `would ${word}` : past)
+    const before = planned.previous
+    const diff = before === undefined ? undefined : differences(before, final, home)
+
+    const pending = plan.pending?.secrets.find((s) => s.name === final.name)
+    const isNew = diff === undefined || diff.length > 0
+    if (isNew && written.length === 0 && pending !== undefined
+        && differences(pending, final, home).length === 0) {
+        result.completed.push(final.name)
+        reporter.info(`${verb("complete", "completed")} ${final.name}: already in place from ` +
+            "an interrupted switch")
+        return
+    }
+
+    if (diff === undefined) {
+        result.added.push(final.name)
+        reporter.info(`${verb("add", "added")} ${final.name} -> ${targetsOf(final, home)}`)
+    } else if (diff.length > 0) {
+        result.changed.push(final.name)
+        reporter.info(`${verb("change", "changed")} ${final.name}: ${diff.join(", ")}`)
+    } else if (written.length > 0) {
+        result.restored.push(final.name)
+        const show = (p: string): string => showPath(p, home)
+        reporter.info(`${verb("restore", "restored")} ${final.name}: ` +
+            written.map(show).join(", "))
+    }
+}
+
 async function prepareFolders(
     plan: Plan, finals: ManifestSecret[], reporter: Reporter,
 ): Promise<void> {
@@ -262,13 +315,10 @@ async function prepareFolders(
         reporter.detail(`tightened ${plan.desired.runtimeDir} to 0700`)
     }
 
-    const outputs = [...finals.flatMap(outputsOfSecret),
-        ...[plan.current, plan.pending].flatMap((m) => (m ? outputsOf(m) : []))]
-    for (const folder of unique(outputs.map((o) => dirname(o.path)))) {
-        for (const leftover of await removeLeftoverTemps(folder)) {
-            reporter.detail(`removed leftover temp file ${leftover}`)
-        }
-    }
+    const earlier = [plan.current, plan.pending].flatMap((m) => m?.secrets ?? [])
+    const runtimeDirs = [plan.desired.runtimeDir, plan.current?.runtimeDir,
+        plan.pending?.runtimeDir].filter((d) => d !== undefined)
+    await sweepLeftovers(plan.paths, [...finals, ...earlier], runtimeDirs, reporter)
 }
 
 async function moveAside(from: string, to: string): Promise<void> {
@@ -278,8 +328,8 @@ async function moveAside(from: string, to: string): Promise<void> {
     try {
         await rename(from, to)
     } catch (err) {
-        throw new OperationError(`cannot move ${from} to ${to}: ${messageOf(err)}`,
-            { cause: err })
+        throw new OperationError(`cannot move ${from} to ${to}: ${fsReason(err, from)}; ` +
+            `${from} was left where it was`, { cause: err })
     }
 }
 
@@ -307,7 +357,10 @@ async function cleanUp(
     }
 
     const outcomes: CleanupOutcome[] = []
-    for (const records of byPath.values()) outcomes.push(await removeOutput(records, key, dryRun))
+    for (const records of byPath.values()) {
+        throwIfInterrupted()
+        outcomes.push(await removeOutput(records, key, dryRun))
+    }
 
     const wanted = new Set(manifest.createdFolders)
     const stale = [plan.current, plan.pending].flatMap((m) => m?.createdFolders ?? [])
@@ -351,7 +404,10 @@ async function finish(
     }
 
     if (!unchanged) await setCurrent(paths, manifest.generation)
-    if (!unchanged || plan.pending !== undefined) await setPending(paths, undefined)
+    // A run killed between moving `current` and clearing `pending` leaves a mark
+    // that points at the current generation; clear any mark that is still there.
+    const marked = plan.pending !== undefined || await pendingGeneration(paths) !== undefined
+    if (!unchanged || marked) await setPending(paths, undefined)
     if (!unchanged && !reused) {
         const pruned = await pruneGenerations(paths, options.generationsToKeep)
         for (const n of pruned) options.reporter.detail(`pruned generation ${n}`)

@@ -7,9 +7,10 @@
  */
 import { open } from "node:fs/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError } from "../errors.js"
 import { decodeArmor, looksArmored } from "./armor.js"
 import { DecryptError, FormatProblem } from "./failure.js"
+import { fileReason } from "./file-errors.js"
 import { writeThroughTemp } from "./files.js"
 import type { DecryptFailureKind } from "./failure.js"
 import { headerMac, readHeader, sameMac } from "./format.js"
@@ -115,7 +116,7 @@ export async function openInput(path: string): Promise<ByteSource> {
         const handle = await open(path, "r")
         return handle.createReadStream({ highWaterMark: READ_BYTES })
     } catch (err) {
-        const reason = errnoOf(err) === "ENOENT" ? "no such file" : messageOf(err)
-        throw new OperationError(`cannot read ${path}: ${reason}`, { cause: err })
+        throw new OperationError(`cannot read ${path}: ${fileReason(err, path, "read")}`,
+            { cause: err })
     }
 }

@@ -2,15 +2,17 @@
  * Writing a command's output file all-or-nothing: into an exclusive, no-follow
  * temp file with a random name beside the target, created with its final
  * mode, renamed over the target only when the whole content was written, and
- * removed on every failure, including SIGINT and SIGTERM.
+ * removed on every failure, including SIGINT and SIGTERM. An output given as
+ * a symlink is written through, as age does, so the user's link survives.
  */
 import { constants, rmSync } from "node:fs"
-import { open, rename, rm } from "node:fs/promises"
+import { lstat, open, readlink, realpath, rename, rm, stat } from "node:fs/promises"
 import type { FileHandle } from "node:fs/promises"
-import { dirname } from "node:path"
+import { dirname, resolve } from "node:path"
 
-import { HomeageError, OperationError, messageOf } from "../errors.js"
+import { HomeageError, OperationError } from "../errors.js"
 import { tempPathFor } from "../fs/atomic.js"
+import { fileReason } from "./file-errors.js"
 import type { ChunkSink } from "./stream.js"
 
 /** Permission bits of a mode. */
@@ -22,7 +24,43 @@ const PERMISSION_BITS = 0o777
  */
 const WRITE_BATCH_BYTES = 1024 * 1024
 
+/** Symlinks followed at most when resolving an output path (40, as Linux). */
+const MAX_SYMLINK_HOPS = 40
+
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"]
+
+/**
+ * Where a command's output `outPath` (`-o OUT`) is to be written: `outPath`
+ * itself, or, when it is a symlink, the final target of the chain of links,
+ * which may not exist yet (age opens OUT following links, so writing through
+ * keeps the user's link; {@link writeThroughTemp} then puts its temp file in
+ * the target's folder). Throws an `OperationError` naming the link and its
+ * target when the target's folder does not exist, or the links loop.
+ */
+export async function outputTarget(outPath: string): Promise<string> {
+    let current = outPath
+    for (let hops = 0; hops <= MAX_SYMLINK_HOPS; hops++) {
+        const isLink = await lstat(current).then((s) => s.isSymbolicLink(), () => false)
+        if (!isLink) return current === outPath ? outPath : checkedTarget(outPath, current)
+
+        try {
+            current = resolve(await realpath(dirname(current)), await readlink(current))
+        } catch (err) {
+            throw new OperationError(`cannot follow the symlink ${current}: `
+                + fileReason(err, current, "read"), { cause: err })
+        }
+    }
+    throw new OperationError(`cannot write ${outPath}: it is a symlink that leads through more`
+        + ` than ${MAX_SYMLINK_HOPS} links (a loop?); fix the link or choose another path`)
+}
+
+async function checkedTarget(outPath: string, target: string): Promise<string> {
+    const folder = dirname(target)
+    const isFolder = await stat(folder).then((s) => s.isDirectory(), () => false)
+    if (isFolder) return target
+    throw new OperationError(`cannot write ${outPath}: it is a symlink to ${target}, whose`
+        + ` folder ${folder} does not exist; create that folder, or point the link elsewhere`)
+}
 
 /**
  * Runs `produce` with a sink that appends to a temp file beside `outPath`
@@ -55,7 +93,7 @@ export async function writeThroughTemp(
         handle = await open(temp, flags, mode & PERMISSION_BITS)
     } catch (err) {
         for (const s of SIGNALS) process.off(s, onSignal)
-        throw new OperationError(`cannot create a file in ${dirname(outPath)}: ${messageOf(err)}`,
+        throw new OperationError(`cannot create ${outPath}: ${fileReason(err, outPath, "create")}`,
             { cause: err })
     }
 
@@ -73,7 +111,8 @@ export async function writeThroughTemp(
         await handle?.close().catch(() => undefined)
         await rm(temp, { force: true }).catch(() => undefined)
         if (err instanceof HomeageError) throw err
-        throw new OperationError(`cannot write ${outPath}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot write ${outPath}: ${fileReason(err, outPath, "write")}`
+            + "; nothing was written there", { cause: err })
     } finally {
         for (const s of SIGNALS) process.off(s, onSignal)
     }
@@ -110,13 +149,42 @@ class BatchWriter {
         if (this.pendingBytes === 0) return
 
         const batch = this.pending
-        const size = this.pendingBytes
         this.pending = []
         this.pendingBytes = 0
-        this.writing = this.out.writev(batch).then(({ bytesWritten }) => {
-            if (bytesWritten !== size) throw new Error(`short write (${bytesWritten} of ${size})`)
-        })
+        this.writing = writeAll(this.out, batch)
         // A failed write is reported by the next flush or by end(); never unhandled.
         this.writing.catch(() => undefined)
     }
+}
+
+/**
+ * Writes every byte of `pieces`, writing again after a short write: the
+ * system writes what fits and reports why it cannot write more (such as
+ * ENOSPC) only on the next call.
+ */
+async function writeAll(out: FileHandle, pieces: Uint8Array[]): Promise<void> {
+    let rest = pieces.filter((p) => p.length > 0)
+    while (rest.length > 0) {
+        const { bytesWritten } = await out.writev(rest)
+        if (bytesWritten === 0) {
+            // No progress and no errno: the file system takes no more data, which is being full.
+            throw Object.assign(new Error("no byte could be written"), { code: "ENOSPC" })
+        }
+        rest = dropBytes(rest, bytesWritten)
+    }
+}
+
+/** `pieces` without their first `count` bytes. */
+function dropBytes(pieces: Uint8Array[], count: number): Uint8Array[] {
+    let left = count
+    const rest: Uint8Array[] = []
+    for (const piece of pieces) {
+        if (left >= piece.length) {
+            left -= piece.length
+            continue
+        }
+        rest.push(left > 0 ? piece.subarray(left) : piece)
+        left = 0
+    }
+    return rest
 }

@@ -10,12 +10,13 @@ import { readFile, stat } from "node:fs/promises"
 import { HomeageError, OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
 import { decrypt } from "./decrypt.js"
 import { FormatProblem } from "./failure.js"
+import { fileReason } from "./file-errors.js"
 import type { Stanza } from "./format.js"
 import {
     nativeIdentity, nativeIdentityType, nativeRecipient, nativeRecipientLine,
 } from "./native.js"
 import type { NativeKeyType } from "./native.js"
-import { readPassphrase } from "./passphrase.js"
+import { AskpassError, NO_PASSPHRASE_SOURCE, readPassphrase } from "./passphrase.js"
 import { SCRYPT_STANZA_TYPE, ScryptIdentity, checkScryptStanza } from "./scrypt.js"
 import {
     isSshPublicKeyLine, loadSshIdentity, looksLikeSshPrivateKey, parseSshRecipient,
@@ -25,6 +26,9 @@ import type { Identity, PassphraseReader, Recipient } from "./types.js"
 
 /** Largest identity file read (1 MiB); real ones are well under 10 KiB. */
 const MAX_IDENTITY_FILE_BYTES = 1024 * 1024
+
+/** How identities are given, said in a message when none matched, unless a caller says. */
+const DEFAULT_IDENTITY_HINT = "-i FILE or identityPaths"
 
 /** Permission bits that let the group or others read a file. */
 const READABLE_BY_OTHERS = 0o044
@@ -52,6 +56,12 @@ export interface LoadIdentitiesOptions {
      * (default) or only warnings and an empty set.
      */
     required?: boolean
+    /**
+     * How the user gives identities to this caller, for the advice when none
+     * matched: `-i FILE` for `homeage decrypt`, `identityPaths` for activation.
+     * Default: `-i FILE or identityPaths`.
+     */
+    identityHint?: string
 }
 
 /**
@@ -78,6 +88,8 @@ export interface IdentityLine {
 interface Entry {
     readonly file: string
     readonly needsPassphrase: boolean
+    /** Why this file was skipped during this run (its passphrase not given); else undefined. */
+    readonly skipReason: string | undefined
     describe(): string
     /** The identities to try, unlocking them first if needed; empty when skipped. */
     identities(): Promise<Identity[]>
@@ -145,6 +157,7 @@ export async function loadIdentities(
     const passphrase = options.passphrase ?? readPassphrase
     const entries: Entry[] = []
     const failures: HomeageError[] = []
+    const unusable: Skipped[] = []
     const notes: string[] = []
 
     for (const file of paths) {
@@ -155,6 +168,7 @@ export async function loadIdentities(
         } catch (err) {
             if (!(err instanceof HomeageError)) throw err
             failures.push(err)
+            unusable.push({ file, reason: withoutFile(err.message, file) })
         }
     }
 
@@ -169,7 +183,28 @@ export async function loadIdentities(
     for (const note of notes) options.warn(note)
 
     const passphraseFiles = options.passphraseFiles ?? paths.length === 0
-    return new LoadedIdentities(entries, paths, passphrase, passphraseFiles)
+    return new LoadedIdentities(entries, passphrase, passphraseFiles, {
+        unusable, hint: options.identityHint ?? DEFAULT_IDENTITY_HINT,
+    })
+}
+
+/** An identity file not used in this run, and why. */
+interface Skipped {
+    file: string
+    reason: string
+}
+
+/**
+ * A message about `file` without the file name it starts with, for a list
+ * that names the file itself: `F:3: not an identity line` becomes `line 3:
+ * not an identity line`.
+ */
+function withoutFile(message: string, file: string): string {
+    if (!message.startsWith(`${file}:`)) return message
+    const rest = message.slice(file.length + 1)
+    const line = /^(\d+): /.exec(rest)
+    if (line?.[1] !== undefined) return `line ${line[1]}: ${rest.slice(line[0].length)}`
+    return rest.trimStart()
 }
 
 async function loadFile(
@@ -220,7 +255,9 @@ export function identitiesFromBytes(
 ): IdentitySet {
     const passphrase = options.passphrase ?? readPassphrase
     const entry = entryFromBytes(name, bytes, passphrase, options.warn, undefined)
-    return new LoadedIdentities([entry], [name], passphrase, options.passphraseFiles ?? false)
+    return new LoadedIdentities([entry], passphrase, options.passphraseFiles ?? false, {
+        hint: options.identityHint ?? DEFAULT_IDENTITY_HINT,
+    })
 }
 
 async function readIdentityBytes(file: string): Promise<Uint8Array> {
@@ -233,12 +270,11 @@ async function readIdentityBytes(file: string): Promise<Uint8Array> {
         return await readFile(file)
     } catch (err) {
         if (err instanceof HomeageError) throw err
-        const code = errnoOf(err)
-        if (code === "ENOENT") throw new UsageError(`${file}: no such identity file`)
-        if (code === "EACCES") {
-            throw new UsageError(`${file}: permission denied; check the file's owner and mode`)
+        if (errnoOf(err) === "ENOENT") {
+            throw new UsageError(`${file}: no such identity file`, { cause: err })
         }
-        throw new UsageError(`${file}: cannot read: ${messageOf(err)}`, { cause: err })
+        throw new UsageError(`${file}: cannot read: ${fileReason(err, file, "read")}`,
+            { cause: err })
     }
 }
 
@@ -250,6 +286,7 @@ function isAgeFile(bytes: Uint8Array): boolean {
 
 class AgeKeysEntry implements Entry {
     readonly needsPassphrase = false
+    readonly skipReason = undefined
     private readonly loaded: Identity[]
 
     constructor(readonly file: string, private readonly keys: IdentityLine[]) {
@@ -284,6 +321,10 @@ class SshEntry implements Entry {
         return this.identity.needsPassphrase
     }
 
+    get skipReason(): string | undefined {
+        return this.identity.skipReason
+    }
+
     describe(): string {
         const protectedKey = this.identity.needsPassphrase ? ", passphrase-protected" : ""
         return `${this.file}: ${this.identity.keyType} SSH key${protectedKey}`
@@ -304,6 +345,7 @@ class SshEntry implements Entry {
  */
 class EncryptedIdentityFile implements Entry {
     readonly needsPassphrase = true
+    skipReason: string | undefined
     private unlocked: Promise<AgeKeysEntry | undefined> | undefined
 
     constructor(
@@ -350,27 +392,49 @@ class EncryptedIdentityFile implements Entry {
     }
 
     private async open(): Promise<AgeKeysEntry | undefined> {
-        const answer = await this.passphrase(`Enter passphrase for identity file ${this.file}: `)
+        let answer: string | undefined
+        try {
+            answer = await this.passphrase(`Enter passphrase for identity file ${this.file}: `)
+        } catch (err) {
+            if (!(err instanceof AskpassError)) throw err
+            this.skip(err.detail, err.message)
+            return undefined
+        }
         if (answer === undefined) {
-            this.warn(`${this.file}: skipped this passphrase-encrypted identity file: no`
-                + " terminal to ask for its passphrase and HOMEAGE_ASKPASS is not set")
+            this.skip(NO_PASSPHRASE_SOURCE, NO_PASSPHRASE_SOURCE)
             return undefined
         }
 
-        const set = new LoadedIdentities([], [], () => Promise.resolve(answer), true)
+        const known = answer
+        const set = new LoadedIdentities([], () => Promise.resolve(known), true, {
+            hint: DEFAULT_IDENTITY_HINT,
+        })
         let plaintext: Uint8Array
         try {
             plaintext = await decrypt(this.ciphertext, set, `identity file ${this.file}`)
         } catch (err) {
             const wrong = err instanceof HomeageError && "kind" in err && err.kind === "no-match"
-            this.warn(wrong
-                ? `${this.file}: skipped: incorrect passphrase for this identity file`
-                : `${this.file}: skipped: ${messageOf(err)}`)
+            const reason = wrong ? "incorrect passphrase for this identity file" : messageOf(err)
+            this.skip(reason, reason)
             return undefined
         }
         const text = Buffer.from(plaintext).toString("utf8")
         return new AgeKeysEntry(this.file, parseIdentityFile(text, this.file))
     }
+
+    /** Skips this file for the rest of the run, saying why once. */
+    private skip(reason: string, message: string): void {
+        this.skipReason = reason
+        this.warn(`${this.file}: skipped this passphrase-encrypted identity file: ${message}`)
+    }
+}
+
+/** What a {@link LoadedIdentities} says when no identity matched. */
+interface NoMatchContext {
+    /** Identity files given but not loaded, and why. */
+    unusable?: Skipped[]
+    /** How the user gives identities, such as `-i FILE`. */
+    hint: string
 }
 
 /** The implementation behind {@link IdentitySet}. */
@@ -379,9 +443,9 @@ export class LoadedIdentities implements IdentitySet {
 
     constructor(
         private readonly entries: Entry[],
-        private readonly paths: string[],
         private readonly passphrase: PassphraseReader,
         private readonly passphraseFiles: boolean,
+        private readonly context: NoMatchContext,
         known: string[] = [],
     ) {
         this.passphrases = [...known]
@@ -451,7 +515,7 @@ export class LoadedIdentities implements IdentitySet {
             const key = await tryIdentity(new ScryptIdentity(known), stanzas, "passphrase")
             if (key !== null) return key
         }
-        const answer = await this.passphrase(`Enter passphrase for ${what}: `)
+        const answer = await this.askFilePassphrase(what)
         if (answer === undefined && this.passphrases.length > 0) {
             throw new FormatProblem("no-match", "incorrect passphrase")
         }
@@ -465,6 +529,16 @@ export class LoadedIdentities implements IdentitySet {
         return key
     }
 
+    private async askFilePassphrase(what: string): Promise<string | undefined> {
+        try {
+            return await this.passphrase(`Enter passphrase for ${what}: `)
+        } catch (err) {
+            if (!(err instanceof AskpassError)) throw err
+            throw new FormatProblem("no-match", "it is encrypted with a passphrase, and"
+                + ` ${err.message}`, { cause: err })
+        }
+    }
+
     private noMatch(stanzas: Stanza[]): string {
         const types = new Map<string, number>()
         for (const stanza of stanzas) {
@@ -474,10 +548,26 @@ export class LoadedIdentities implements IdentitySet {
         }
         const forWhom = [...types]
             .map(([type, n]) => plural(n, `${type} recipient`)).join(", ")
-        const tried = this.paths.length > 0 ? this.paths.join(", ") : "none given"
         return `no identity matched: it is encrypted to ${forWhom || "no recipient"};`
-            + ` identity files tried: ${tried}. Give the identity it was encrypted to`
-            + " (-i FILE or identityPaths), or re-encrypt it to one of yours"
+            + ` ${this.triedAndSkipped()}. Give the identity it was encrypted to`
+            + ` (${this.context.hint}), or re-encrypt it to one of yours`
+    }
+
+    /** Which identity files were tried, and which were skipped and why. */
+    private triedAndSkipped(): string {
+        const skipped: Skipped[] = [...this.context.unusable ?? []]
+        const tried: string[] = []
+        for (const entry of this.entries) {
+            if (entry.skipReason === undefined) tried.push(entry.file)
+            else skipped.push({ file: entry.file, reason: entry.skipReason })
+        }
+        if (tried.length === 0 && skipped.length === 0) return "no identity file was given"
+
+        const parts = [`identity files tried: ${tried.length > 0 ? tried.join(", ") : "none"}`]
+        if (skipped.length > 0) {
+            parts.push(`skipped: ${skipped.map((s) => `${s.file} (${s.reason})`).join(", ")}`)
+        }
+        return parts.join("; ")
     }
 }
 
@@ -506,7 +596,8 @@ export function loadedIdentities(set: IdentitySet): LoadedIdentities {
  * files without prompting (tests, scripts): each passphrase is tried in turn.
  */
 export function passphraseIdentities(passphrases: string[]): IdentitySet {
-    return new LoadedIdentities([], [], () => Promise.resolve(undefined), true, passphrases)
+    return new LoadedIdentities([], () => Promise.resolve(undefined), true,
+        { hint: DEFAULT_IDENTITY_HINT }, passphrases)
 }
 
 function plural(count: number, singular: string, many = `${singular}s`): string {

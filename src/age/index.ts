@@ -14,14 +14,19 @@ export type { IdentityLine, IdentitySet, LoadIdentitiesOptions } from "./identit
 export {
     identitiesFromBytes, loadIdentities, parseIdentityFile, passphraseIdentities,
 } from "./identities.js"
-export { writeThroughTemp } from "./files.js"
+export { outputTarget, writeThroughTemp } from "./files.js"
 export { decrypt, decryptStream, decryptToFile, openInput } from "./decrypt.js"
 export { encrypt, encryptStream } from "./encrypt.js"
 export type { EncryptOptions } from "./encrypt.js"
 export { DecryptError } from "./failure.js"
 export type { DecryptFailureKind } from "./failure.js"
 export { parseRecipient, parseRecipientLines, parseRecipientsFile } from "./recipients.js"
-export { ASKPASS_VARIABLE, canAskPassphrase, readPassphrase, usesAskpass } from "./passphrase.js"
+export {
+    ASKPASS_TIMEOUT_MS, ASKPASS_VARIABLE, AskpassError, canAskPassphrase, readPassphrase,
+    usesAskpass,
+} from "./passphrase.js"
+export { fileReason } from "./file-errors.js"
+export type { FileUse } from "./file-errors.js"
 export {
     SCRYPT_ENCRYPT_WORK_FACTOR, SCRYPT_MAX_WORK_FACTOR, ScryptIdentity, ScryptRecipient,
 } from "./scrypt.js"

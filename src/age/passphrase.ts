@@ -3,7 +3,8 @@
  * `SSH_ASKPASS`: the prompt is its argument, its standard output minus the
  * trailing newline is the passphrase), else from the terminal (/dev/tty, not
  * echoed). With neither, the answer is `undefined` at once, so that a run
- * without a terminal never blocks and the caller can skip that key.
+ * without a terminal never blocks and the caller can skip that key. An askpass
+ * program that fails is an {@link AskpassError} naming it and what it did.
  */
 import { spawn } from "node:child_process"
 import { closeSync, constants, openSync, writeSync } from "node:fs"
@@ -14,6 +15,13 @@ import type { PassphraseReader } from "./types.js"
 
 /** The environment variable naming the askpass program. */
 export const ASKPASS_VARIABLE = "HOMEAGE_ASKPASS"
+
+/**
+ * How long the askpass program may take to answer (5 minutes): long enough to
+ * type into a dialog, short enough that a hung program does not block a login
+ * forever.
+ */
+export const ASKPASS_TIMEOUT_MS = 5 * 60 * 1000
 
 /** Longest passphrase accepted from the askpass program or the terminal (64 KiB). */
 const MAX_PASSPHRASE_BYTES = 64 * 1024
@@ -30,14 +38,38 @@ const BACKSPACE = new Set(["\u0008", "\u007f"])
 let typedAhead = ""
 
 /**
+ * Why a passphrase-protected key or file is skipped when there is no way to
+ * ask for its passphrase; shared so that every such message reads the same.
+ */
+export const NO_PASSPHRASE_SOURCE = "there is no terminal to ask for its passphrase and"
+    + ` ${ASKPASS_VARIABLE} is not set`
+
+/**
+ * The askpass program failed to give a passphrase: it could not be started,
+ * exited with a non-zero status or a signal, printed nothing or too much, or
+ * gave no answer in time. A key that needed it is skipped (with this message);
+ * a file that needed it is not decrypted. Exit status 1.
+ */
+export class AskpassError extends OperationError {
+    /** What went wrong, without the advice; for lists of skipped keys. */
+    readonly detail: string
+
+    constructor(detail: string, options?: { cause?: unknown }) {
+        super(`${detail}; fix the program or unset ${ASKPASS_VARIABLE}`, options)
+        this.detail = detail
+    }
+}
+
+/**
  * Asks for a passphrase with `prompt`. Resolves `undefined` when there is no
- * askpass program and no terminal, or the askpass program fails or the user
- * ends input with Ctrl-D; rejects with an `OperationError` when the user
+ * askpass program and no terminal, or the user ends input with Ctrl-D at the
+ * terminal. Rejects with an {@link AskpassError} when the askpass program
+ * fails (see {@link askpass}), and with an `OperationError` when the user
  * presses Ctrl-C at the prompt.
  */
 export const readPassphrase: PassphraseReader = async (prompt) => {
-    const askpass = process.env[ASKPASS_VARIABLE]
-    if (askpass !== undefined && askpass !== "") return runAskpass(askpass, prompt)
+    const program = process.env[ASKPASS_VARIABLE]
+    if (program !== undefined && program !== "") return askpass(program, prompt)
     return readFromTerminal(prompt)
 }
 
@@ -57,27 +89,78 @@ export function usesAskpass(): boolean {
     return askpass !== undefined && askpass !== ""
 }
 
-function runAskpass(program: string, prompt: string): Promise<string | undefined> {
+/**
+ * Runs the askpass `program` with `prompt` as its only argument and resolves
+ * its standard output minus one trailing newline. Its standard error goes to
+ * ours, so that its own complaints reach the user. Rejects with an
+ * {@link AskpassError} naming the program when it cannot be started, exits
+ * with a non-zero status or is killed by a signal, prints an empty passphrase
+ * or more than 64 KiB, or gives no answer within `timeoutMs` (default
+ * {@link ASKPASS_TIMEOUT_MS}); it is then killed, so that nothing blocks
+ * forever.
+ */
+export function askpass(
+    program: string, prompt: string, timeoutMs = ASKPASS_TIMEOUT_MS,
+): Promise<string> {
+    const name = `${ASKPASS_VARIABLE} program ${program}`
     return new Promise((resolve, reject) => {
         const child = spawn(program, [prompt], { stdio: ["ignore", "pipe", "inherit"] })
         const out: Buffer[] = []
         let size = 0
+        let settled = false
+        const settle = (value: string | AskpassError): void => {
+            if (settled) return
+            settled = true
+            clearTimeout(timer)
+            if (typeof value === "string") resolve(value)
+            else reject(value)
+        }
+        const timer = setTimeout(() => {
+            // Killed outright: after minutes without an answer, nothing is worth waiting for.
+            child.kill("SIGKILL")
+            // A process it started may still hold the pipe; stop reading it.
+            child.stdout.destroy()
+            settle(new AskpassError(`${name} gave no passphrase within`
+                + ` ${describeDuration(timeoutMs)} and was stopped`))
+        }, timeoutMs)
+
         child.stdout.on("data", (piece: Buffer) => {
             size += piece.length
             if (size <= MAX_PASSPHRASE_BYTES) out.push(piece)
         })
         child.on("error", (err) => {
-            reject(new OperationError(`cannot run ${ASKPASS_VARIABLE} program ${program}: `
-                + `${messageOf(err)}; fix or unset ${ASKPASS_VARIABLE}`, { cause: err }))
+            settle(new AskpassError(`cannot run ${name}: ${messageOf(err)}`, { cause: err }))
         })
-        child.on("close", (code) => {
-            if (code !== 0 || size > MAX_PASSPHRASE_BYTES) {
-                resolve(undefined)
+        child.on("close", (code, signal) => {
+            if (signal !== null) {
+                settle(new AskpassError(`${name} was killed by signal ${signal}`))
                 return
             }
-            resolve(Buffer.concat(out).toString("utf8").replace(/\r?\n$/, ""))
+            if (code !== 0) {
+                settle(new AskpassError(`${name} failed with exit status ${String(code)}`))
+                return
+            }
+            if (size > MAX_PASSPHRASE_BYTES) {
+                settle(new AskpassError(`${name} printed more than 64 KiB, too long for a`
+                    + " passphrase"))
+                return
+            }
+            const answer = Buffer.concat(out).toString("utf8").replace(/\r?\n$/, "")
+            if (answer === "") {
+                settle(new AskpassError(`${name} returned an empty passphrase`))
+                return
+            }
+            settle(answer)
         })
     })
+}
+
+/** A duration in the largest whole unit that fits: `5 minutes`, `200 ms`. */
+function describeDuration(ms: number): string {
+    const minute = 60 * 1000
+    if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? "" : "s"}`
+    if (ms % 1000 === 0) return `${ms / 1000} s`
+    return `${ms} ms`
 }
 
 function openTerminal(): number | undefined {

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises"
 
 import { HomeageError, UsageError, errnoOf, messageOf } from "../errors.js"
+import { fileReason } from "./file-errors.js"
 import { nativeIdentityType, nativeRecipient } from "./native.js"
 import { isSshPublicKeyLine, parseSshRecipient } from "./ssh/index.js"
 import type { Recipient } from "./types.js"
@@ -75,7 +76,9 @@ export async function parseRecipientsFile(file: string): Promise<Recipient[]> {
         text = bytes.toString("utf8")
     } catch (err) {
         if (err instanceof HomeageError) throw err
-        const reason = errnoOf(err) === "ENOENT" ? "no such recipients file" : messageOf(err)
+        const reason = errnoOf(err) === "ENOENT"
+            ? "no such recipients file"
+            : `cannot read: ${fileReason(err, file, "read")}`
         throw new UsageError(`${file}: ${reason}`, { cause: err })
     }
 

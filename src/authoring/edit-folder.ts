@@ -2,16 +2,27 @@
  * The private folder where `homeage edit` puts a secret's plaintext while the
  * editor runs: a fresh 0700 folder with a random name inside the runtime dir's
  * parent (for `/run/user/$UID/secrets` that is `/run/user/$UID`), on a memory-
- * backed file system, never `/tmp` and never beside the encrypted source.
+ * backed file system, never `/tmp` and never beside the encrypted source. Its
+ * name carries the pid of the `edit` that made it, so when that process was
+ * killed (SIGKILL skips every cleanup), the next `edit`, `activate` or
+ * `start` removes the plaintext it left.
  */
-import { lstat, mkdtemp, rm, stat } from "node:fs/promises"
+import { lstat, mkdtemp, readdir, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
 
 import { OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { memoryBacked } from "../fs/inspect.js"
+import { processRunning } from "../generations/lock.js"
 
 /** Name prefix of an edit folder, so a user recognizes one left by a killed run. */
 export const EDIT_FOLDER_PREFIX = "homeage-edit-"
+
+/**
+ * An edit folder's name: the prefix, the owner's pid, and mkdtemp's six random
+ * characters; or, as older versions made them, without the pid.
+ */
+const EDIT_FOLDER_NAME = /^homeage-edit-(?:(\d+)-)?[A-Za-z0-9]{6}$/
 
 /** Permission bits an edit folder must have: the user's alone. */
 const PRIVATE_FOLDER_MODE = 0o700
@@ -50,10 +61,10 @@ export async function makeEditFolder(options: EditFolderOptions): Promise<EditFo
 
     let path: string
     try {
-        path = await mkdtemp(join(options.base, EDIT_FOLDER_PREFIX))
+        path = await mkdtemp(join(options.base, `${EDIT_FOLDER_PREFIX}${process.pid}-`))
     } catch (err) {
-        throw new OperationError(
-            `cannot create a private folder in ${options.base}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot create a private folder in ${options.base}: `
+            + fsReason(err, options.base), { cause: err })
     }
 
     const folder: EditFolder = {
@@ -100,4 +111,41 @@ async function checkBase(options: EditFolderOptions): Promise<void> {
             + `${where} (or set allowPersistentRuntimeDir = true to accept this)`)
     }
     options.warn(`${base} is not on tmpfs or ramfs; the plaintext being edited may reach a disk`)
+}
+
+/**
+ * Removes the edit folders in `bases` whose `edit` is no longer running: those
+ * named with a pid that is gone, and those of older versions (named without a
+ * pid, which no running version makes). Only real folders owned by this user
+ * are touched; nothing in them is followed. Missing or unreadable bases are
+ * skipped. Returns the removed folders.
+ */
+export async function removeStaleEditFolders(
+    bases: readonly (string | undefined)[],
+): Promise<string[]> {
+    const uid = process.getuid?.() ?? 0
+    const removed: string[] = []
+    for (const base of new Set(bases)) {
+        if (base === undefined || base === "") continue
+        let names: string[]
+        try {
+            names = await readdir(base)
+        } catch {
+            continue
+        }
+
+        for (const name of names) {
+            const match = EDIT_FOLDER_NAME.exec(name)
+            if (match === null) continue
+            const pid = match[1] === undefined ? undefined : Number(match[1])
+            if (pid !== undefined && (pid === process.pid || processRunning(pid))) continue
+
+            const path = join(base, name)
+            const st = await lstat(path).catch(() => undefined)
+            if (st?.isDirectory() !== true || st.uid !== uid) continue
+            await rm(path, { recursive: true, force: true })
+            removed.push(path)
+        }
+    }
+    return removed
 }

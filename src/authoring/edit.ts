@@ -5,14 +5,16 @@
  * content changed. The old encrypted file is replaced by rename, so it survives
  * any failure; the plaintext folder is removed on every exit path.
  */
-import { readFile, mkdir, stat } from "node:fs/promises"
+import { constants } from "node:fs"
+import { mkdir, open, readFile, stat } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 
 import { type PassphraseReader, type Recipient, decrypt, encrypt } from "../age/index.js"
 import { isArmored, recipientMismatches } from "../age/recipient-match.js"
 import type { Config, Environment } from "../config/index.js"
-import { OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
-import { type EditFolder, makeEditFolder } from "./edit-folder.js"
+import { OperationError, UsageError, errnoOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
+import { type EditFolder, makeEditFolder, removeStaleEditFolders } from "./edit-folder.js"
 import { describeExit, editorCommand, readStandardInput, runEditor } from "./editor.js"
 import { replaceFile, writeNew } from "./files.js"
 import { Interrupts } from "./interrupts.js"
@@ -184,7 +186,8 @@ async function readSource(target: EditTarget,
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return undefined
         if (err instanceof UsageError) throw err
-        throw new OperationError(`cannot read ${target.label}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot read ${target.label}: ${fsReason(err, target.source)}`,
+            { cause: err })
     }
 }
 
@@ -199,6 +202,11 @@ async function changeContent(
 ): Promise<Uint8Array> {
     const interrupts = new Interrupts()
     const what = `the edit of ${target.label}`
+    const bases = [config === undefined ? undefined : dirname(config.runtimeDir),
+        options.env.XDG_RUNTIME_DIR]
+    for (const stale of await removeStaleEditFolders(bases)) {
+        options.report.detail(`removed ${stale}, left by an edit that was killed`)
+    }
     try {
         if (!options.interactive) {
             return await interrupts.race(readStandardInput(what), what).catch((err: unknown) => {
@@ -244,11 +252,33 @@ async function editInFolder(
             + "was abandoned")
     }
 
+    return readEditedFile(file, what)
+}
+
+/**
+ * Reads what the editor left, never through a symlink: an editor (or anything
+ * it ran) that replaced the file by a link to, say, /etc/shadow must not get
+ * that file encrypted into the secret. Anything but a regular file is refused.
+ */
+async function readEditedFile(file: string, what: string): Promise<Uint8Array> {
+    let handle
     try {
-        return await readFile(file)
+        handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW)
     } catch (err) {
-        throw new OperationError(`the editor left no file to read (${messageOf(err)}), so `
-            + `${what} was abandoned`, { cause: err })
+        const why = errnoOf(err) === "ELOOP"
+            ? "replaced the file with a symlink, which edit never follows"
+            : `left no file to read (${fsReason(err, file)})`
+        throw new OperationError(`the editor ${why}, so ${what} was abandoned`, { cause: err })
+    }
+
+    try {
+        if (!(await handle.stat()).isFile()) {
+            throw new OperationError(`the editor left something other than a regular file, so `
+                + `${what} was abandoned`)
+        }
+        return await handle.readFile()
+    } finally {
+        await handle.close()
     }
 }
 
@@ -287,7 +317,8 @@ async function refuseIfChangedMeanwhile(target: EditTarget, old: Uint8Array | un
 ): Promise<void> {
     const now = await readFile(target.source).catch((err: unknown) => {
         if (errnoOf(err) === "ENOENT") return undefined
-        throw new OperationError(`cannot read ${target.label}: ${messageOf(err)}`, { cause: err })
+        throw new OperationError(`cannot read ${target.label}: ${fsReason(err, target.source)}`,
+            { cause: err })
     })
     const same = now === undefined ? old === undefined
         : old !== undefined && Buffer.from(old).equals(now)
@@ -302,8 +333,8 @@ async function writeSource(target: EditTarget, ciphertext: Uint8Array, mode: num
         await mkdir(dirname(target.source), { recursive: true })
         await replaceFile(target.source, ciphertext, mode ?? NEW_SOURCE_MODE)
     } catch (err) {
-        throw new OperationError(`cannot write ${target.label}: ${messageOf(err)}; the old file `
-            + "is unchanged", { cause: err })
+        throw new OperationError(`cannot write ${target.label}: `
+            + `${fsReason(err, target.source)}; the old file is unchanged`, { cause: err })
     }
 }
 

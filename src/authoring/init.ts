@@ -10,9 +10,13 @@ import { dirname, join } from "node:path"
 import { generateIdentity, identityToRecipient } from "age-encryption"
 
 import { type IdentitySet, loadIdentities, recipientLinesOf } from "../age/index.js"
-import { CONFIG_EXTENSIONS, type Environment, defaultIdentityCandidates } from "../config/index.js"
+import {
+    CONFIG_EXTENSIONS, type Environment, type InstallationType, defaultIdentityCandidates,
+} from "../config/index.js"
 import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { makeFolders } from "../fs/folders.js"
+import { type ManagerProbe, Systemctl } from "../services/systemctl.js"
 import { createFileNoClobber } from "./files.js"
 import { defaultIdentityFile, displayPath } from "./paths.js"
 import type { Reporter } from "./reporter.js"
@@ -29,6 +33,9 @@ const CONFIG_FILE_MODE = 0o644
 /** The encrypted file the starter config's example secret points at. */
 export const EXAMPLE_SOURCE = "secrets/example.age"
 
+/** Longest piece of a service manager's own error message quoted in the config (characters). */
+const MAX_REASON_CHARS = 120
+
 /** What {@link initProject} needs. */
 export interface InitOptions {
     /** The folder the config is written to. */
@@ -37,6 +44,17 @@ export interface InitOptions {
     env: Environment
     /** Receives warnings about unusable identity files, and details. */
     report: Reporter
+    /** The operating system, default `process.platform`; decides the installation type. */
+    platform?: NodeJS.Platform
+    /** Asks whether a systemd user manager is reachable; default: `systemctl --user`. */
+    probeSystemd?: () => Promise<ManagerProbe>
+}
+
+/** The installation type a starter config declares, and why. */
+export interface StarterInstallation {
+    type: InstallationType
+    /** Why this type was chosen, when it is not the platform's usual one. */
+    reason?: string | undefined
 }
 
 /** What {@link initProject} did. */
@@ -47,6 +65,8 @@ export interface InitResult {
     identityFile: string | undefined
     /** The recipients written into the config. */
     recipients: string[]
+    /** The installation type written into the config. */
+    installation: StarterInstallation
 }
 
 /**
@@ -77,16 +97,63 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
         recipients = [await createIdentity(identityFile)]
     }
 
+    const installation = await chooseInstallation(options)
     const configFile = join(cwd, STARTER_CONFIG_NAME)
     try {
-        await createFileNoClobber(configFile, Buffer.from(starterConfig(recipients)),
-            CONFIG_FILE_MODE)
+        await createFileNoClobber(configFile,
+            Buffer.from(starterConfig(recipients, installation)), CONFIG_FILE_MODE)
     } catch (err) {
         throw new OperationError(errnoOf(err) === "EEXIST"
             ? `${configFile} appeared while init ran; it was left unchanged`
-            : `cannot write ${configFile}: ${messageOf(err)}`, { cause: err })
+            : `cannot write ${configFile}: ${fsReason(err, configFile)}`, { cause: err })
     }
-    return { configFile, identityFile, recipients }
+    return { configFile, identityFile, recipients, installation }
+}
+
+/**
+ * The installation type for this machine: launchd on macOS; on Linux systemd
+ * when a systemd user manager answers (one cheap `systemctl --user` call),
+ * else activation, with the manager's answer as the reason; activation
+ * anywhere else.
+ */
+export async function chooseInstallation(options: InitOptions): Promise<StarterInstallation> {
+    const platform = options.platform ?? process.platform
+    if (platform === "darwin") return { type: "launchd" }
+    if (platform !== "linux") {
+        return { type: "activation", reason: `${platform} has no supported service manager` }
+    }
+
+    const probe = await (options.probeSystemd ?? (() => new Systemctl().probe()))()
+    if (probe.reachable) return { type: "systemd" }
+    return { type: "activation", reason: `no systemd user manager answered: ${probe.reason}` }
+}
+
+/** A reason as one short comment line: no control characters, at most 120 characters. */
+function commentText(text: string): string {
+    const flat = text.replace(/\p{Cc}+/gu, " ").trim()
+    return flat.length > MAX_REASON_CHARS ? `${flat.slice(0, MAX_REASON_CHARS - 1)}…` : flat
+}
+
+/** The installationType lines of the starter config, with a comment saying why. */
+function installationLines(installation: StarterInstallation): string {
+    const line = `installationType = "${installation.type}"\n`
+    if (installation.type === "systemd") {
+        return "# How secrets come back after a reboot: a systemd user unit per secret runs\n"
+            + "# at login (docs/services.md).\n" + line
+    }
+    if (installation.type === "launchd") {
+        return "# How secrets come back after a reboot: a launchd agent runs homeage start\n"
+            + "# at login (docs/services.md).\n" + line
+    }
+    const why = installation.reason === undefined ? ""
+        : `# When this file was written, ${commentText(installation.reason)}.\n`
+    return "# How secrets come back after a reboot: with \"activation\", homeage activate\n"
+        + "# decrypts them and nothing does at login; run `homeage start` at login yourself\n"
+        + "# (docs/services.md).\n"
+        + why
+        + "# To let systemd user units do it, set installationType = \"systemd\" and run\n"
+        + "# homeage activate from a login session (where `systemctl --user` works).\n"
+        + line
 }
 
 async function refuseExistingConfig(cwd: string): Promise<void> {
@@ -134,7 +201,7 @@ export async function createIdentity(file: string): Promise<string> {
             throw new OperationError(`${file} exists but holds no usable identity (see the `
                 + "warning above); fix it or move it away, then run init again", { cause: err })
         }
-        throw new OperationError(`cannot create the identity ${file}: ${messageOf(err)}`,
+        throw new OperationError(`cannot create the identity ${file}: ${fsReason(err, file)}`,
             { cause: err })
     }
     return recipient
@@ -160,7 +227,9 @@ async function recipientsOf(identities: IdentitySet, report: Reporter): Promise<
  * comments with their defaults, and a commented example secret. It loads with
  * the config loader as written.
  */
-export function starterConfig(recipients: string[]): string {
+export function starterConfig(
+    recipients: string[], installation: StarterInstallation = { type: "systemd" },
+): string {
     const list = recipients.length === 0
         ? "recipients = []  # add your public keys here\n"
         : `recipients = [\n${recipients.map((r) => `    ${JSON.stringify(r)},\n`).join("")}]\n`
@@ -180,6 +249,7 @@ ${list}
 # Where the plaintext lives; it must be on tmpfs.
 # runtimeDir = "$XDG_RUNTIME_DIR/secrets"
 
+${installationLines(installation)}
 # A secret. Write its encrypted file first with
 # \`homeage edit ${EXAMPLE_SOURCE} -r RECIPIENT\`, then uncomment these lines;
 # from then on \`homeage edit example\` changes it and \`homeage activate\` puts
@@ -192,13 +262,15 @@ ${list}
 
 /**
  * The line `init` prints last: the command that writes a first secret, with
- * the first recipient filled in (quoted for a shell), and what to do after.
+ * every recipient of the config as a `-r` (quoted for a shell), and what to
+ * do after.
  */
 export function nextStep(result: InitResult, cwd: string): string {
     const config = displayPath(result.configFile, cwd)
-    const [first] = result.recipients
-    const recipient = first === undefined ? "RECIPIENT"
-        : /^[A-Za-z0-9]+$/.test(first) ? first : `'${first.replaceAll("'", "'\\''")}'`
-    return `next: run \`homeage edit ${EXAMPLE_SOURCE} -r ${recipient}\` to write a first `
+    const quoted = (r: string): string =>
+        /^[A-Za-z0-9]+$/.test(r) ? r : `'${r.replaceAll("'", "'\\''")}'`
+    const flags = result.recipients.length === 0 ? "-r RECIPIENT"
+        : result.recipients.map((r) => `-r ${quoted(r)}`).join(" ")
+    return `next: run \`homeage edit ${EXAMPLE_SOURCE} ${flags}\` to write a first `
         + `secret, then uncomment [secrets.example] in ${config} and run \`homeage activate\``
 }

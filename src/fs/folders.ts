@@ -2,7 +2,7 @@
  * Creating and removing folders while remembering which ones homeage made, so
  * that cleanup removes only those, and only once empty (SPEC §5.4).
  */
-import { chmod, mkdir, realpath, rmdir } from "node:fs/promises"
+import { chmod, lstat, mkdir, readlink, rmdir } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 
 import { OperationError, errnoOf } from "../errors.js"
@@ -104,24 +104,49 @@ export async function symlinkedFolderBelow(
     return undefined
 }
 
+/** Most symlinks followed while resolving one path, as the kernel allows (40). */
+const MAX_SYMLINK_HOPS = 40
+
 /**
- * Where `path` really is once symlinks are followed for its folders: the real
- * path of its deepest existing ancestor folder, joined with the rest of the
- * path, so a path that does not exist yet still compares right. The last part
- * is never followed (an output may itself be a symlink).
+ * Where `path` really is once symlinks are followed for its folders: each
+ * folder on the way is resolved as the kernel would, a symlink by its target
+ * even when that target does not exist yet (so a dangling link to a folder
+ * homeage will create still counts), and the missing rest is kept as written.
+ * The last part is never followed (an output may itself be a symlink). A loop
+ * of symlinks gives `path` back unchanged.
  */
 export async function realLocation(path: string): Promise<string> {
-    const rest: string[] = [basename(path)]
-    let folder = dirname(path)
-    for (;;) {
-        try {
-            const real = await realpath(folder)
-            return join(real, ...rest.reverse())
-        } catch {
-            const parent = dirname(folder)
-            if (parent === folder) return path
-            rest.push(basename(folder))
-            folder = parent
+    const parts = path.split("/").filter((part) => part !== "")
+    const last = parts.pop()
+    const queue = [...parts]
+    let resolved = "/"
+    let hops = 0
+
+    while (queue.length > 0) {
+        const part = queue.shift() ?? "."
+        if (part === ".") continue
+        if (part === "..") {
+            resolved = dirname(resolved)
+            continue
         }
+        const next = join(resolved, part)
+        let st
+        try {
+            st = await lstat(next)
+        } catch {
+            resolved = join(next, ...queue)
+            break
+        }
+        if (!st.isSymbolicLink()) {
+            resolved = next
+            continue
+        }
+
+        hops++
+        if (hops > MAX_SYMLINK_HOPS) return path
+        const target = await readlink(next)
+        if (target.startsWith("/")) resolved = "/"
+        queue.unshift(...target.split("/").filter((p) => p !== ""))
     }
+    return last === undefined ? resolved : join(resolved, last)
 }

@@ -58,10 +58,14 @@ export function statePaths(env: NodeJS.ProcessEnv): StatePaths {
     }
 }
 
-/** Creates the state dir and its folders (mode 0700) if they are missing. */
-export async function ensureStateDirs(paths: StatePaths): Promise<void> {
-    await makeFolders(paths.store)
-    await makeFolders(paths.generations)
+/**
+ * Creates the state dir and its folders (mode 0700) if they are missing, and
+ * returns the folders this call created, outermost first.
+ */
+export async function ensureStateDirs(paths: StatePaths): Promise<string[]> {
+    const created = await makeFolders(paths.store)
+    created.push(...await makeFolders(paths.generations))
+    return created
 }
 
 /** What kind of entry each part of a state dir is. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict"
+import { execFileSync } from "node:child_process"
 import {
     chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync,
     writeFileSync,
@@ -196,4 +197,20 @@ test("allowPersistentRuntimeDir accepts a disk folder with a warning", async () 
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /warning: runtime dir .* is not on tmpfs or ramfs .* allowed by/)
     assert.equal(readFileSync(join(w.home, "persistent/token"), "utf8"), "t0ken")
+})
+
+test("check warns when a secret is not encrypted to every declared recipient", async () => {
+    const other = join(w.home, "keys/other.txt")
+    execFileSync("age-keygen", ["-o", other], { stdio: "ignore" })
+    const otherRecipient = execFileSync("age-keygen", ["-y", other], { encoding: "utf8" }).trim()
+    w.config(`recipients = ["${w.recipient}", "${otherRecipient}"]\n${SECRETS}`)
+    const source = join(w.dotfiles, "secrets/token.age")
+
+    const r = await w.cli(["check"])
+
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stderr, `homeage: warning: ${source} is encrypted to 1 X25519 recipient ` +
+        "but token declares 2; run `homeage rekey token`\n")
+    assert.match(r.stdout, /check passed: 1 secret decrypted and verified/)
+    rmSync(other)
 })

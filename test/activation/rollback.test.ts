@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict"
 import {
-    existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync,
+    existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync,
+    writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -78,7 +79,7 @@ test("rollback restores the exact bytes, modes and links of an earlier generatio
     try {
         const r = await w.cli(["rollback"])
         assert.equal(r.code, 0, r.stderr)
-        assert.match(r.stdout, /^change api: content$/m)
+        assert.match(r.stdout, /^changed api: content$/m)
         assert.match(r.stdout, /^removed ssh\/deploy$/m)
         assert.match(r.stdout, /^rolled back: 1 changed, 1 removed \(generation 1\)$/m)
     } finally {
@@ -154,14 +155,65 @@ test("deactivate removes every output and created folder and nothing else; " +
     assert.deepEqual(readdirSync(w.run), [])
     assert.equal(existsSync(join(state, "current")), false)
     assert.equal(existsSync(join(state, "generations", "3.json")), true)
-    const start = await w.cli(["start"])
-    assert.equal(start.code, 1)
-    assert.match(start.stderr, /run homeage activate first/)
+    // Nothing is current, but the generations are stored: say so, and how to go on.
+    const noneCurrent = "no generation is current (as after homeage deactivate); " +
+        "generation 3 is stored: run homeage rollback N to make one current again " +
+        "(homeage generations lists them), or homeage activate"
+    for (const command of ["start", "status", "stop"]) {
+        const r2 = await w.cli([command])
+        assert.equal(r2.code, 1, command)
+        assert.equal(r2.stderr, `homeage: error: ${noneCurrent}\n`, command)
+    }
+    const list = await w.cli(["generations"])
+    assert.equal(list.code, 0, list.stderr)
+    assert.match(list.stdout, /^3 {2}\S+ {2}2 secrets\nnone is current \(as after homeage /)
 
     const again = await w.cli(["deactivate", "--purge"])
 
     assert.equal(again.code, 0, again.stderr)
-    assert.match(again.stdout, /^deactivated: 0 path\(s\) removed, state .*homeage removed$/m)
+    assert.equal(again.stdout,
+        "deactivated: 0 path(s) removed, state ~/.local/state/homeage removed\n")
     assert.equal(existsSync(state), false)
     assert.equal(text(join(w.home, "notes.txt")), "keep me\n")
+
+    // Purging what is already purged says so, and creates nothing.
+    const twice = await w.cli(["deactivate", "--purge"])
+    assert.equal(twice.code, 0, twice.stderr)
+    assert.equal(twice.stdout, "nothing to deactivate: there is no state in " +
+        "~/.local/state/homeage (nothing to purge)\n")
+    assert.equal(existsSync(join(w.home, ".local")), true)
+    assert.equal(existsSync(state), false)
+})
+
+test("bare rollback always moves to the generation numbered below the current one, even " +
+    "when its files are already in place", async () => {
+    rmSync(join(w.home, "api-copy"))
+    w.encrypt("api", "api-v1\n")
+    w.config(ONE)
+    assert.equal((await w.cli(["activate"])).code, 0)
+    w.encrypt("api", "api-v2\n")
+    assert.equal((await w.cli(["activate"])).code, 0)
+    assert.equal((await w.cli(["rollback", "1"])).code, 0)
+    const third = await w.cli(["activate"])
+    assert.equal(third.code, 0, third.stderr)
+    assert.match(third.stdout, /\(generation 3\)$/m)
+
+    // Generation 2 has the same files as 3: it still becomes current.
+    let r = await w.cli(["rollback"])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, "rolled back: no file changed; generation 2 is current now\n")
+    assert.equal(readlinkSync(join(state, "current")), "generations/2.json")
+    assert.equal(text(join(w.home, "api-copy")), "api-v2\n")
+
+    r = await w.cli(["rollback"])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, "changed api: content\nrolled back: 1 changed (generation 1)\n")
+    assert.equal(readlinkSync(join(state, "current")), "generations/1.json")
+    assert.equal(text(join(w.home, "api-copy")), "api-v1\n")
+
+    r = await w.cli(["rollback"])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /generation 1 is the oldest stored one/)
+    assert.deepEqual(readdirSync(join(state, "generations")).sort(),
+        ["1.json", "2.json", "3.json"])
 })

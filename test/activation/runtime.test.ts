@@ -61,7 +61,7 @@ test("a missing symlink is restored without a new generation", async () => {
     rmSync(join(w.home, ".config/gh/token"))
     const r = await w.cli(["activate"])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^restore gh-token: ~\/\.config\/gh\/token$/m)
+    assert.match(r.stdout, /^restored gh-token: ~\/\.config\/gh\/token$/m)
     assert.match(r.stdout, /^1 restored \(generation 1\)$/m)
     assert.equal(readlinkSync(join(w.home, ".config/gh/token")), join(secrets, "gh-token"))
 })

@@ -128,7 +128,7 @@ test("start -- NAME starts one secret; a secret that fails loses its outdated pl
         // The next activate stores the source again from the dotfiles.
         const fixed = await w.cli(["activate"])
         assert.equal(fixed.code, 0, fixed.stderr)
-        assert.match(fixed.stdout, /^restore b: /m)
+        assert.match(fixed.stdout, /^restored b: /m)
         assert.deepEqual(readFileSync(stored), good)
         assert.equal(text(join(w.home, "b-copy")), "bravo\n")
     })

@@ -11,8 +11,8 @@ import { after, before, test } from "node:test"
 
 import { UsageError } from "../../src/errors.js"
 import {
-    DecryptError, ScryptRecipient, decrypt, encrypt, loadIdentities, parseIdentityFile,
-    parseRecipient, recipientLinesOf,
+    AskpassError, DecryptError, ScryptRecipient, decrypt, encrypt, loadIdentities,
+    parseIdentityFile, parseRecipient, recipientLinesOf,
 } from "../../src/age/index.js"
 import { must, tempFolder } from "./helpers.js"
 
@@ -103,7 +103,11 @@ test("no usable identity is a UsageError listing each file's problem", async () 
     await assert.rejects(loadIdentities([missing, broken], { warn: noWarnings }), (err) => {
         assert.ok(err instanceof UsageError)
         assert.match(err.message, /no usable identity among the 2 identity files given/)
-        assert.equal(err.problems.length, 2)
+        assert.deepEqual(err.problems, [
+            `${missing}: no such identity file`,
+            `${broken}:1: this is a recipient (a public key), not an identity; an identity file`
+                + " holds the AGE-SECRET-KEY-1… line that `homeage keygen` writes",
+        ])
         return true
     })
 })
@@ -190,3 +194,49 @@ test("without any passphrase source a protected key is skipped with a message", 
     assert.equal(warnings.length, 1)
     assert.match(warnings[0]!, /passphrase/)
 })
+
+test("no match: the files tried, the files skipped and why, and the caller's advice", async () => {
+    const missing = join(dir, "gone.txt")
+    const plain = file("plain-nomatch.txt", `${x1}\n`)
+    const set = await loadIdentities([missing, protectedKey, plain], {
+        warn: () => undefined,
+        passphrase: () => Promise.reject(new AskpassError("askpass X failed with exit status 3")),
+        identityHint: "identityPaths",
+    })
+    const sealed = await encrypt(new Uint8Array([4]), [parseRecipient(protectedPub, "t")])
+    await assert.rejects(decrypt(sealed, set, "secret y (y.age)"), (err) => {
+        assert.ok(err instanceof DecryptError)
+        assert.equal(err.kind, "no-match")
+        assert.equal(err.message, "secret y (y.age): cannot decrypt: no identity matched: it is"
+            + ` encrypted to 1 ssh-ed25519 recipient; identity files tried: ${plain}; skipped:`
+            + ` ${missing} (no such identity file), ${protectedKey} (askpass X failed with exit`
+            + " status 3). Give the identity it was encrypted to (identityPaths), or re-encrypt"
+            + " it to one of yours")
+        return true
+    })
+})
+
+test("a passphrase-encrypted identity file whose askpass fails is skipped, saying why",
+    async () => {
+        const sealedIdentity = await encrypt(new TextEncoder().encode(`${x2}\n`),
+            [new ScryptRecipient(PASSPHRASE, 10)])
+        const encryptedFile = join(dir, "identity-askpass.age")
+        writeFileSync(encryptedFile, sealedIdentity)
+        const warnings: string[] = []
+        const set = await loadIdentities([encryptedFile], {
+            warn: (m) => warnings.push(m),
+            passphrase: () => Promise.reject(new AskpassError("askpass Y returned an empty"
+                + " passphrase")),
+        })
+        const toInner = await encrypt(new Uint8Array([5]), [parseRecipient(
+            await identityToRecipient(x2), "t")])
+        await assert.rejects(decrypt(toInner, set, "f"), (err) => {
+            assert.ok(err instanceof DecryptError)
+            assert.ok(err.message.includes(`identity files tried: none; skipped: ${encryptedFile}`
+                + " (askpass Y returned an empty passphrase)"), err.message)
+            return true
+        })
+        assert.deepEqual(warnings, [`${encryptedFile}: skipped this passphrase-encrypted identity`
+            + " file: askpass Y returned an empty passphrase; fix the program or unset"
+            + " HOMEAGE_ASKPASS"])
+    })

@@ -4,12 +4,13 @@
  * driven through a pseudo-terminal.
  */
 import assert from "node:assert/strict"
-import { chmodSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { after, test } from "node:test"
 
 import { OperationError } from "../../src/errors.js"
-import { readPassphrase } from "../../src/age/index.js"
+import { ASKPASS_TIMEOUT_MS, AskpassError, readPassphrase } from "../../src/age/index.js"
+import { askpass } from "../../src/age/passphrase.js"
 import { CLI } from "../helpers/cli.js"
 import { homeage, inTerminal, run, tempFolder } from "./helpers.js"
 
@@ -46,12 +47,68 @@ test("HOMEAGE_ASKPASS gets the prompt as its argument; one trailing newline is s
         assert.equal(readFileSync(log, "utf8"), "Enter it: ")
     })
 
-test("a failing HOMEAGE_ASKPASS means no passphrase; a missing one is an error", async () => {
+test("a failing or missing HOMEAGE_ASKPASS is an AskpassError naming the program", async () => {
     const failing = script("fail.sh", "echo secret; exit 1")
-    assert.equal(await withAskpass(failing, () => readPassphrase("p")), undefined)
-    await assert.rejects(withAskpass(join(dir, "absent"), () => readPassphrase("p")),
-        OperationError)
+    await assert.rejects(withAskpass(failing, () => readPassphrase("p")), (err) => {
+        assert.ok(err instanceof AskpassError)
+        assert.ok(err instanceof OperationError)
+        assert.equal(err.message, `HOMEAGE_ASKPASS program ${failing} failed with exit status 1;`
+            + " fix the program or unset HOMEAGE_ASKPASS")
+        assert.ok(!err.message.includes("secret"), "what it printed is never shown")
+        return true
+    })
+    const absent = join(dir, "absent")
+    await assert.rejects(withAskpass(absent, () => readPassphrase("p")), (err) => {
+        assert.ok(err instanceof AskpassError)
+        assert.match(err.message, new RegExp(`^cannot run HOMEAGE_ASKPASS program ${absent}: `))
+        return true
+    })
 })
+
+test("HOMEAGE_ASKPASS killed by a signal, printing nothing or too much: AskpassError saying so",
+    async () => {
+        const cases: [string, string, string][] = [
+            ["signal.sh", "kill -TERM $$", "was killed by signal SIGTERM"],
+            ["empty.sh", "printf '\\n'", "returned an empty passphrase"],
+            ["silent.sh", "true", "returned an empty passphrase"],
+            ["long.sh", "head -c 70000 /dev/zero | tr '\\0' a",
+                "printed more than 64 KiB, too long for a passphrase"],
+        ]
+        for (const [name, body, gist] of cases) {
+            const program = script(name, body)
+            await assert.rejects(withAskpass(program, () => readPassphrase("p")), (err) => {
+                assert.ok(err instanceof AskpassError, name)
+                assert.equal(err.detail, `HOMEAGE_ASKPASS program ${program} ${gist}`)
+                return true
+            })
+        }
+    })
+
+test("a HOMEAGE_ASKPASS that never answers is killed once the timeout passes", async () => {
+    assert.equal(ASKPASS_TIMEOUT_MS, 5 * 60 * 1000, "generous: the user may be typing")
+    const pidFile = join(dir, "hung.pid")
+    const program = script("hung.sh", `echo $$ > '${pidFile}'; exec sleep 600`)
+
+    await assert.rejects(askpass(program, "p", 300), (err) => {
+        assert.ok(err instanceof AskpassError)
+        assert.equal(err.message, `HOMEAGE_ASKPASS program ${program} gave no passphrase within`
+            + " 300 ms and was stopped; fix the program or unset HOMEAGE_ASKPASS")
+        return true
+    })
+    const pid = readFileSync(pidFile, "utf8").trim()
+    assert.equal(await gone(pid), true, "the askpass program was killed")
+})
+
+/** Waits until process `pid` has ended (gone, or a zombie); false if it is still running. */
+async function gone(pid: string): Promise<boolean> {
+    const stat = `/proc/${pid}/stat`
+    for (let i = 0; i < 500; i++) {
+        if (!existsSync(stat)) return true
+        if (/^\d+ \(.*\) Z/.test(readFileSync(stat, "utf8"))) return true
+        await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    return false
+}
 
 test("without askpass or terminal the answer is undefined at once", async () => {
     const module = new URL("../../src/age/passphrase.js", import.meta.url).href
@@ -83,7 +140,8 @@ test("the terminal prompt: encrypt -p asks twice, decrypt asks once", async () =
         `${env}${cli} encrypt -p -o ${join(dir, "no.age")} ${plain}; echo "rc=$?"`,
         "pw1\npw2\n", dir)
     assert.match(mismatch.stdout.toString(), /passphrases don't match/)
-    assert.match(mismatch.stdout.toString(), /rc=2/)
+    assert.match(mismatch.stdout.toString(), /rc=1/, "a mismatch is a failed operation, not usage")
+    assert.equal(existsSync(join(dir, "no.age")), false)
 })
 
 test("decrypting a passphrase file with no terminal and no askpass fails, never blocks",

@@ -144,8 +144,10 @@ describe("passphrase-protected keys", () => {
             assert.equal(await locked.unwrapFileKey(stanzas), null)
             await assert.rejects(decryptWith([locked], ageTo(edProtected)), /no identity matched/)
             assert.equal(prompts.length, 1)
-            assert.deepEqual(warnings, [`${edProtected} is passphrase-protected and no ` +
-                "terminal or HOMEAGE_ASKPASS is available; skipping it"])
+            assert.deepEqual(warnings, [`${edProtected}: skipped this passphrase-protected ` +
+                "key: there is no terminal to ask for its passphrase and HOMEAGE_ASKPASS is " +
+                "not set"])
+            assert.match(locked.skipReason ?? "", /^there is no terminal/)
         })
 
     test("a skipped protected key lets another identity decrypt the file", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { randomBytes } from "node:crypto"
-import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, beforeEach, test } from "node:test"
@@ -260,3 +260,37 @@ test("empty standard input never wipes an existing secret: exit 1, unchanged", a
     assert.match(r.stderr, /is empty, so it was not written; secrets\/token\.age is unchanged/)
     assert.deepEqual(readFileSync(source), original)
 })
+
+test("an editor that replaces the file with a symlink: refused, the target not read",
+    async () => {
+        const victim = join(box.root, "victim.txt")
+        writeFileSync(victim, `victim-${NONCE}\n`)
+        const r = await editWith(`rm "$1" && ln -s ${JSON.stringify(victim)} "$1"`)
+
+        assert.equal(r.code, 1, r.stdout)
+        assert.match(r.stdout, /the editor replaced the file with a symlink, which edit never /)
+        assert.deepEqual(readFileSync(source), original)
+        assertNoPlaintextLeft()
+    })
+
+test("edit folders of killed edits are removed by the next edit; a live one is kept",
+    async () => {
+        const dead = join(box.runtime, "homeage-edit-2147483646-AbC123")
+        const legacy = join(box.runtime, "homeage-edit-Zz9Yy8")
+        const live = join(box.runtime, `homeage-edit-${process.pid}-LiVe00`)
+        for (const folder of [dead, legacy, live]) {
+            mkdirSync(folder, { mode: 0o700 })
+            writeFileSync(join(folder, "token"), OLD, { mode: 0o600 })
+        }
+
+        const r = await runCli(["-v", "edit", "token"],
+            { cwd: project, env: box.env, input: OLD })
+
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(existsSync(dead), false)
+        assert.equal(existsSync(legacy), false)
+        assert.equal(readFileSync(join(live, "token"), "utf8"), OLD)
+        assert.match(r.stderr, new RegExp(`removed ${dead}, left by an edit that was killed`))
+        rmSync(live, { recursive: true })
+        assertNoPlaintextLeft()
+    })

@@ -8,6 +8,7 @@
 
 import { OperationError } from "../../errors.js"
 import type { Stanza } from "../format.js"
+import { AskpassError, NO_PASSPHRASE_SOURCE } from "../passphrase.js"
 import type { Identity, PassphraseReader } from "../types.js"
 import { checkEd25519Stanza } from "./ed25519.js"
 import { type PrivateKeyFile, type Unwrapper, readPemBlock, unwrapperOf } from "./keys.js"
@@ -26,13 +27,21 @@ export interface SshIdentity extends Identity {
     readonly file: string
     /** The authorized_keys-style public key line (for `keygen -y` and `encrypt -i`). */
     readonly publicKey: string
+    /**
+     * Why this protected key was skipped (no way to ask for its passphrase, or
+     * the askpass program failed); `undefined` while it was not.
+     */
+    readonly skipReason: string | undefined
 }
 
 /** Options of {@link loadSshIdentity}. */
 export interface LoadSshIdentityOptions {
     /** Asked for the passphrase of a protected key, once, when a stanza matches it. */
     passphrase: PassphraseReader
-    /** Told once when a protected key is skipped because no passphrase can be asked for. */
+    /**
+     * Told once when a protected key is skipped because no passphrase can be
+     * asked for, or the askpass program failed.
+     */
     warn: (message: string) => void
     /** The content of FILE.pub, if it exists: the public key of a protected PEM key. */
     publicKeyText?: string
@@ -73,6 +82,7 @@ class SshKeyIdentity implements SshIdentity {
     readonly keyType: SshKeyType
     readonly needsPassphrase: boolean
     readonly publicKey: string
+    skipReason: string | undefined
     private readonly tag: string
     private unlocking: Promise<Unwrapper | undefined> | undefined
 
@@ -139,14 +149,26 @@ class SshKeyIdentity implements SshIdentity {
     }
 
     private async readPassphraseAndOpen(): Promise<Unwrapper | undefined> {
-        const passphrase = await this.options.passphrase(`Enter passphrase for ${this.file}: `)
+        let passphrase: string | undefined
+        try {
+            passphrase = await this.options.passphrase(`Enter passphrase for ${this.file}: `)
+        } catch (err) {
+            if (!(err instanceof AskpassError)) throw err
+            this.skip(err.detail, err.message)
+            return undefined
+        }
         if (passphrase === undefined) {
-            this.options.warn(`${this.file} is passphrase-protected and no terminal or ` +
-                "HOMEAGE_ASKPASS is available; skipping it")
+            this.skip(NO_PASSPHRASE_SOURCE, NO_PASSPHRASE_SOURCE)
             return undefined
         }
 
         return unwrapperOf(this.keyFile.open(passphrase))
+    }
+
+    /** Skips this key for the rest of the run, saying why once. */
+    private skip(reason: string, message: string): void {
+        this.skipReason = reason
+        this.options.warn(`${this.file}: skipped this passphrase-protected key: ${message}`)
     }
 }
 

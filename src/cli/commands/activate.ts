@@ -1,11 +1,17 @@
 /**
  * `homeage activate [--dry-run] [--backup EXT]`: make the machine match the
- * config (SPEC §5).
+ * config (SPEC §5). SIGINT, SIGTERM and SIGHUP end it cleanly (see
+ * fs/interrupt.ts): no temp file stays, the lock is released, and one line
+ * says whether anything changed.
  */
+import { dirname } from "node:path"
+
 import {
     activate, loadActivationInput, serviceManagers, summarize,
 } from "../../activation/index.js"
+import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
 import { UsageError } from "../../errors.js"
+import { runInterruptible } from "../../fs/interrupt.js"
 import type { CommandRun } from "../context.js"
 
 /** A backup extension: a plain file-name suffix, so `FILE.EXT` stays beside `FILE`. */
@@ -25,17 +31,25 @@ export const run: CommandRun = async (ctx, options) => {
         ctx.log.detail("installationType activation: secrets are decrypted during activate " +
             "only; run homeage start at login to bring them back (docs/services.md)")
     }
-    const result = await activate(input.desired, {
-        paths: input.paths,
-        reporter: ctx.log,
-        generationsToKeep: input.config.generationsToKeep,
-        problems: input.conflicts,
-        backup,
-        dryRun,
-        home: input.env.HOME,
-        services: serviceManagers(input.env),
-    })
+    return runInterruptible((line) => { ctx.log.error(line) }, async () => {
+        if (!dryRun) {
+            const bases = [dirname(input.desired.runtimeDir), input.env.XDG_RUNTIME_DIR]
+            for (const stale of await removeStaleEditFolders(bases)) {
+                ctx.log.detail(`removed ${stale}, left by an edit that was killed`)
+            }
+        }
+        const result = await activate(input.desired, {
+            paths: input.paths,
+            reporter: ctx.log,
+            generationsToKeep: input.config.generationsToKeep,
+            problems: input.conflicts,
+            backup,
+            dryRun,
+            home: input.env.HOME,
+            services: serviceManagers(input.env),
+        })
 
-    ctx.log.info(summarize(result, dryRun))
-    return 0
+        ctx.log.info(summarize(result, dryRun))
+        return 0
+    })
 }

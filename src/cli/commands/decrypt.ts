@@ -3,9 +3,13 @@
  * Without `-i`, a passphrase-encrypted file asks for its passphrase. No
  * plaintext is written unless the whole file is verified: OUT is replaced only
  * then (streamed through a private temp file, so any size works), and standard
- * output gets the plaintext only at the end (held in memory until then).
+ * output gets the plaintext only at the end (held in memory until then). An
+ * OUT that is a symlink is written through, as age does. Identities come only
+ * from `-i`, never from the config, so that it works as `age -d` does.
  */
-import { decryptStream, decryptToFile, loadIdentities, openInput } from "../../age/index.js"
+import {
+    decryptStream, decryptToFile, loadIdentities, openInput, outputTarget,
+} from "../../age/index.js"
 import type { ByteSource } from "../../age/index.js"
 import type { CommandRun } from "../context.js"
 import { writeStdout } from "./io.js"
@@ -23,6 +27,7 @@ export const run: CommandRun = async (ctx, options, args) => {
         warn: (message) => {
             ctx.log.warn(message)
         },
+        identityHint: "-i FILE",
     })
     for (const line of identities.describe()) ctx.log.detail(`identity ${line}`)
 
@@ -31,7 +36,8 @@ export const run: CommandRun = async (ctx, options, args) => {
     const source: ByteSource = fromStdin ? process.stdin : await openInput(input)
 
     if (output !== undefined && output !== "-") {
-        await decryptToFile(source, output, PLAINTEXT_FILE_MODE, identities, what)
+        const target = await outputTarget(output)
+        await decryptToFile(source, target, PLAINTEXT_FILE_MODE, identities, what)
         return 0
     }
 

@@ -1,15 +1,16 @@
 /**
  * `homeage encrypt [-r R]… [-R FILE]… [-i FILE]… [-p] [-a] [-o OUT] [IN]`: as
  * `age -e`. Reads IN (default standard input) and writes OUT (default standard
- * output; a file is replaced only once complete). Refuses to write binary to a
- * terminal, as age does; `-o -` forces standard output.
+ * output; a file is replaced only once complete, and written through when it
+ * is a symlink, as age does). Refuses to write binary to a terminal, as age
+ * does; `-o -` forces standard output.
  */
 import {
-    ScryptRecipient, encryptStream, loadIdentities, openInput, parseRecipient,
+    ScryptRecipient, encryptStream, loadIdentities, openInput, outputTarget, parseRecipient,
     parseRecipientsFile, readPassphrase, recipientsOf, usesAskpass, writeThroughTemp,
 } from "../../age/index.js"
 import type { ByteSource, Recipient } from "../../age/index.js"
-import { UsageError } from "../../errors.js"
+import { OperationError, UsageError } from "../../errors.js"
 import type { CommandContext, CommandRun } from "../context.js"
 import { writeStdout } from "./io.js"
 
@@ -39,7 +40,8 @@ export const run: CommandRun = async (ctx, options, args) => {
         await encryptStream(source, recipients, { armor }, writeStdout)
         return 0
     }
-    await writeThroughTemp(output, ENCRYPTED_FILE_MODE,
+    const target = await outputTarget(output)
+    await writeThroughTemp(target, ENCRYPTED_FILE_MODE,
         (sink) => encryptStream(source, recipients, { armor }, sink))
     return 0
 }
@@ -87,11 +89,16 @@ async function passphraseRecipient(options: Record<string, unknown>): Promise<Re
         throw new UsageError("encrypt: no terminal to ask for a passphrase; set HOMEAGE_ASKPASS"
             + " to a program that prints it")
     }
-    if (passphrase === "") throw new UsageError("encrypt: the passphrase is empty")
+    if (passphrase === "") {
+        throw new OperationError("encrypt: the passphrase is empty; nothing was encrypted")
+    }
 
     if (!usesAskpass()) {
         const again = await readPassphrase("Confirm passphrase: ")
-        if (again !== passphrase) throw new UsageError("encrypt: the passphrases don't match")
+        if (again !== passphrase) {
+            throw new OperationError("encrypt: the passphrases don't match; nothing was"
+                + " encrypted, run the command again")
+        }
     }
     return [new ScryptRecipient(passphrase)]
 }

@@ -1,6 +1,7 @@
 /**
  * `homeage generations`: one line per stored generation, oldest first: its
  * number, when it was made, how many secrets it has, and which is current.
+ * With `-q` nothing is printed.
  */
 import { stateFor } from "../../activation/index.js"
 import { environment } from "../../config/index.js"
@@ -27,7 +28,6 @@ export const run: CommandRun = async (ctx) => {
     const current = await currentGeneration(paths)
     const pending = await pendingGeneration(paths)
     const width = String(numbers[numbers.length - 1]).length
-    const lines: string[] = []
     for (const n of numbers) {
         const number = String(n).padStart(width)
         const marks = [n === current ? "(current)" : "",
@@ -41,9 +41,11 @@ export const run: CommandRun = async (ctx) => {
         } catch (err) {
             line = `${number}  damaged: ${messageOf(err)}`
         }
-        lines.push([line, ...marks].join("  "))
+        ctx.log.info([line, ...marks].join("  "))
     }
-
-    process.stdout.write(`${lines.join("\n")}\n`)
+    if (current === undefined) {
+        ctx.log.info("none is current (as after homeage deactivate): homeage rollback N makes " +
+            "one current again, homeage activate makes a new one")
+    }
     return 0
 }

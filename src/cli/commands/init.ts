@@ -17,8 +17,13 @@ export const run: CommandRun = async (ctx) => {
             + "without it the secrets cannot be decrypted")
     }
     const count = result.recipients.length
-    ctx.log.info(`wrote ${displayPath(result.configFile, cwd)} with ${count} `
-        + `recipient${count === 1 ? "" : "s"}`)
+    const config = displayPath(result.configFile, cwd)
+    ctx.log.info(`wrote ${config} with ${count} recipient${count === 1 ? "" : "s"} and `
+        + `installationType = "${result.installation.type}"`)
+    if (result.installation.reason !== undefined) {
+        ctx.log.info(`  (${result.installation.reason}; its comment in ${config} says how `
+            + "to switch)")
+    }
     ctx.log.info(nextStep(result, cwd))
     return 0
 }

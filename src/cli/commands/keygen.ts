@@ -5,11 +5,12 @@
  */
 import { generateHybridIdentity, generateIdentity, identityToRecipient } from "age-encryption"
 import { constants } from "node:fs"
-import { open } from "node:fs/promises"
+import { open, rm } from "node:fs/promises"
 
-import { OperationError, UsageError, errnoOf, messageOf } from "../../errors.js"
+import { OperationError, UsageError, errnoOf } from "../../errors.js"
 import {
-    identitiesFromBytes, loadIdentities, recipientLinesOf, writeThroughTemp,
+    fileReason, identitiesFromBytes, loadIdentities, outputTarget, recipientLinesOf,
+    writeThroughTemp,
 } from "../../age/index.js"
 import type { IdentitySet } from "../../age/index.js"
 import type { CommandContext, CommandRun } from "../context.js"
@@ -51,6 +52,10 @@ export const run: CommandRun = async (ctx, options, args) => {
     return 0
 }
 
+/**
+ * Creates `file` (never replacing anything, not even a symlink) with mode 0600
+ * and writes `text`; a file left incomplete by a failed write is removed.
+ */
 async function writeNewIdentityFile(file: string, text: string): Promise<void> {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
         | constants.O_NOFOLLOW
@@ -62,16 +67,21 @@ async function writeNewIdentityFile(file: string, text: string): Promise<void> {
             throw new OperationError(`keygen: ${file} already exists; keygen never overwrites`
                 + " an identity file: choose another name, or move the old file away first")
         }
-        throw new OperationError(`keygen: cannot create ${file}: ${messageOf(err)}`,
-            { cause: err })
+        throw new OperationError(`keygen: cannot create ${file}: `
+            + fileReason(err, file, "create"), { cause: err })
     }
 
     try {
         await handle.chmod(IDENTITY_FILE_MODE)
         await handle.writeFile(text)
         await handle.sync()
-    } finally {
         await handle.close()
+    } catch (err) {
+        await handle.close().catch(() => undefined)
+        // The file was created exclusively just now: it is ours, and incomplete.
+        await rm(file, { force: true }).catch(() => undefined)
+        throw new OperationError(`keygen: cannot write ${file}: `
+            + `${fileReason(err, file, "write")}; no identity was created`, { cause: err })
     }
 }
 
@@ -99,7 +109,8 @@ async function printRecipients(
         await writeStdout(text)
         return
     }
-    await writeThroughTemp(output, RECIPIENTS_FILE_MODE, (sink) => Promise.resolve(sink(text)))
+    const target = await outputTarget(output)
+    await writeThroughTemp(target, RECIPIENTS_FILE_MODE, (sink) => Promise.resolve(sink(text)))
 }
 
 /** A local time in RFC 3339 form with its UTC offset, as age-keygen writes it. */
