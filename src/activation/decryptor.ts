@@ -25,7 +25,7 @@ export interface Decryptor {
 export async function openIdentities(
     paths: string[], warn: (message: string) => void,
 ): Promise<Decryptor> {
-    const identities = await age.loadIdentities(paths, { warn })
+    const identities = await age.loadIdentities(paths, { warn, identityHint: "identityPaths" })
     return {
         usable: identities.size,
         describe: () => identities.describe(),

@@ -7,7 +7,7 @@
 import { dirname } from "node:path"
 
 import { recipientMismatches } from "../age/recipient-match.js"
-import { OperationError, messageOf } from "../errors.js"
+import { HomeageError, OperationError, messageOf } from "../errors.js"
 import { missingFolders } from "../fs/folders.js"
 import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
@@ -279,7 +279,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     }
 }
 
-/** Decrypts `secrets` completely; returns the names of those that failed (all, without identity). */
+/** Decrypts `secrets` completely; returns the names of those that failed (all without identity). */
 async function decryptAll(
     secrets: PlannedSecret[], identityPaths: string[], reporter: Reporter,
     problems: string[], warnings: string[],
@@ -289,7 +289,10 @@ async function decryptAll(
     try {
         decryptor = await openIdentities(identityPaths, (line) => { warnings.push(line) })
     } catch (err) {
-        problems.push(`no usable identity: ${messageOf(err)}`)
+        const message = messageOf(err)
+        problems.push(message.startsWith("no usable identity") ? message
+            : `no usable identity: ${message}`)
+        if (err instanceof HomeageError) problems.push(...err.problems.map((p) => `  ${p}`))
         return failed
     }
     if (decryptor.usable === 0) {
