@@ -93,9 +93,7 @@ export function summarize(result: SwitchResult, dryRun: boolean): string {
     count(result.kept.length, "kept")
 
     const generation = result.generation === undefined ? "" : ` (generation ${result.generation})`
-    if (parts.length === 0 && !result.unchanged && !dryRun) {
-        return `no file changed; generation ${result.generation ?? "?"} is current now`
-    }
+    if (parts.length === 0 && !result.unchanged && !dryRun) return `no file changed${generation}`
     if (parts.length === 0) return `no changes${generation}`
     if (dryRun) return `dry run: ${parts.join(", ")}; nothing was changed`
     return `${parts.join(", ")}${generation}`

@@ -140,7 +140,7 @@ async function removeEverything(
             try {
                 await rm(paths.root, { recursive: true, force: true })
             } catch (err) {
-                throw new OperationError(`the outputs are removed, but the state dir ` +
+                throw new OperationError("the outputs are removed, but the state dir " +
                     `${paths.root} could not be: ${fsReason(err, paths.root)}`, { cause: err })
             }
             result.purged = true

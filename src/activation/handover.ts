@@ -14,8 +14,9 @@
  */
 import { readFile, rm } from "node:fs/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
 import { writeFileAtomic } from "../fs/atomic.js"
+import { fsReason } from "../fs/errno.js"
 import { processRunning } from "../generations/lock.js"
 import { ensureStateDirs, type StatePaths } from "../generations/state.js"
 
@@ -57,8 +58,8 @@ export async function endHandover(paths: StatePaths): Promise<void> {
     try {
         await rm(paths.handover, { force: true })
     } catch (err) {
-        throw new OperationError(`cannot remove ${paths.handover}: ${messageOf(err)}; ` +
-            "remove it yourself", { cause: err })
+        throw new OperationError(`cannot remove ${paths.handover}: ` +
+            `${fsReason(err, paths.handover)}; remove it yourself`, { cause: err })
     }
 }
 
@@ -72,7 +73,7 @@ export async function handedOver(paths: StatePaths): Promise<Set<string>> {
         text = await readFile(paths.handover, "utf8")
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return new Set()
-        throw new OperationError(`cannot read ${paths.handover}: ${messageOf(err)}`,
+        throw new OperationError(`cannot read ${paths.handover}: ${fsReason(err, paths.handover)}`,
             { cause: err })
     }
 

@@ -6,7 +6,8 @@
 import { constants } from "node:fs"
 import { open } from "node:fs/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { inspectPath, type PathState } from "../fs/inspect.js"
 import { hashMatches, type HashKey } from "../generations/keyed-hash.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
@@ -78,7 +79,7 @@ export async function fileMatches(
         // Gone (or replaced by a symlink) since it was inspected: it does not match.
         const code = errnoOf(err)
         if (code === "ENOENT" || code === "ELOOP") return false
-        throw new OperationError(`cannot read ${path} to compare it: ${messageOf(err)}`,
+        throw new OperationError(`cannot read ${path} to compare it: ${fsReason(err, path)}`,
             { cause: err })
     }
     return hashMatches(key, data, expected)

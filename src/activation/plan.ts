@@ -8,7 +8,7 @@ import { dirname } from "node:path"
 
 import { recipientMismatches } from "../age/recipient-match.js"
 import { HomeageError, OperationError, messageOf } from "../errors.js"
-import { missingFolders } from "../fs/folders.js"
+import { missingFolders, realFolder } from "../fs/folders.js"
 import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
 import {
@@ -79,6 +79,11 @@ export interface Plan {
     runtimeDir: RuntimeDirCheck
     /** What the service managers will change after the switch, if they were given. */
     services: ServiceWork | undefined
+    /**
+     * Where each output's folder really was at the check (symlinks followed),
+     * so the switch can refuse a folder replaced by a symlink since.
+     */
+    realFolders: Map<string, string>
 }
 
 /** Outputs an earlier generation (current or pending) wrote, by path. */
@@ -267,6 +272,14 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
             secrets: desired.secrets, previous: current?.secrets ?? [], repaired,
         }, problems)
 
+    const realFolders = new Map<string, string>()
+    for (const secret of desired.secrets) {
+        for (const path of [secret.path, ...secret.symlinks, ...secret.copies]) {
+            const folder = dirname(path)
+            if (!realFolders.has(folder)) realFolders.set(folder, await realFolder(folder))
+        }
+    }
+
     for (const line of warnings) options.reporter.warn(line)
     if (problems.length > 0) {
         const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`
@@ -275,7 +288,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     }
     return {
         desired, paths: options.paths, current, currentNumber, pending, key,
-        secrets, backups, runtimeDir, services,
+        secrets, backups, runtimeDir, services, realFolders,
     }
 }
 

@@ -8,10 +8,10 @@
  * again: same file, an output inside another, the runtime dir, homeage's state
  * dir, and its own inputs (config file, sources, identity files).
  */
-import { dirname, join } from "node:path"
+import { dirname } from "node:path"
 
 import { formatKeyPath, type KeySegment } from "../config/key-path.js"
-import { isInside, realLocation } from "../fs/folders.js"
+import { isInside, realFolder, realLocation } from "../fs/folders.js"
 
 /** One conflict: the message, and the secrets it involves (so `start` can fail just those). */
 export interface RealConflict {
@@ -86,8 +86,8 @@ async function locate(input: RealConflictInput): Promise<Located[]> {
 }
 
 /** Where a file or folder really is, every part of its path followed, the last one too. */
-async function realOf(path: string): Promise<string> {
-    return dirname(await realLocation(join(path, "x")))
+function realOf(path: string): Promise<string> {
+    return realFolder(path)
 }
 
 function sameFileMessage(earlier: Located, later: Located): string {

@@ -6,7 +6,8 @@
 import { chmod, lstat, stat } from "node:fs/promises"
 import { dirname, sep } from "node:path"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { memoryBacked } from "../fs/inspect.js"
 
 /** Mode bits that make a folder reachable by the group or others. */
@@ -85,7 +86,7 @@ export async function checkRuntimeDir(
         result.exists = true
     } catch (err) {
         if (errnoOf(err) !== "ENOENT") {
-            result.problems.push(`runtime dir ${dir} cannot be inspected: ${messageOf(err)}`)
+            result.problems.push(`runtime dir ${dir} cannot be inspected: ${fsReason(err, dir)}`)
             return result
         }
     }
@@ -120,7 +121,7 @@ export async function checkRuntimeDir(
         fsType = await memoryBacked(where)
     } catch (err) {
         result.problems.push(`runtime dir ${dir}: cannot tell its file system: ` +
-            messageOf(err))
+            fsReason(err, where))
         return result
     }
     if (!fsType.memory) {
@@ -144,6 +145,6 @@ export async function tightenRuntimeDir(dir: string): Promise<void> {
         await chmod(dir, RUNTIME_DIR_MODE)
     } catch (err) {
         throw new OperationError(`cannot tighten runtime dir ${dir} to 0700: ` +
-            messageOf(err), { cause: err })
+            fsReason(err, dir), { cause: err })
     }
 }

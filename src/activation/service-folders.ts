@@ -6,8 +6,9 @@
  */
 import { readFile } from "node:fs/promises"
 
-import { OperationError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
 import { writeFileAtomic } from "../fs/atomic.js"
+import { fsReason } from "../fs/errno.js"
 import { isInside, missingFolders, removeFolderIfEmpty } from "../fs/folders.js"
 import { inspectPath } from "../fs/inspect.js"
 import { ensureStateDirs, type StatePaths } from "../generations/state.js"
@@ -22,8 +23,8 @@ async function readRecord(paths: StatePaths): Promise<string[]> {
         text = await readFile(paths.serviceFolders, "utf8")
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return []
-        throw new OperationError(`cannot read ${paths.serviceFolders}: ${messageOf(err)}`,
-            { cause: err })
+        const file = paths.serviceFolders
+        throw new OperationError(`cannot read ${file}: ${fsReason(err, file)}`, { cause: err })
     }
 
     try {

@@ -12,7 +12,7 @@ import { dirname } from "node:path"
 import { OperationError, messageOf } from "../errors.js"
 import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
 import { fsReason } from "../fs/errno.js"
-import { isInside, makeFolders, missingFolders } from "../fs/folders.js"
+import { isInside, makeFolders, missingFolders, realFolder } from "../fs/folders.js"
 import { inspectPath } from "../fs/inspect.js"
 import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import {
@@ -141,12 +141,30 @@ function targetsOf(secret: ManifestSecret, home?: string): string {
         .join(", ")
 }
 
+/**
+ * Refuses to write into a folder that leads elsewhere than at the check: one
+ * on the way was replaced by a symlink since (to someone else's folder, say).
+ */
+async function refuseMovedFolder(plan: Plan, path: string): Promise<void> {
+    const folder = dirname(path)
+    const checked = plan.realFolders.get(folder)
+    if (checked === undefined) return
+    const now = await realFolder(folder)
+    if (now === checked) return
+    throw new OperationError(`${folder} leads to ${now} now, not to ${checked} as at the ` +
+        "check: a folder on the way was replaced by a symlink; nothing was written there " +
+        "(see what changed, then run homeage activate again)")
+}
+
 /** Writes one output (the plaintext must be known for files). */
 async function writeOutput(
-    output: Output, plaintext: Uint8Array | undefined, created: string[], runtimeDir: string,
+    output: Output, plaintext: Uint8Array | undefined, created: string[], plan: Plan,
 ): Promise<void> {
-    if (output.role === "plaintext") await refuseSymlinkInRuntimeDir(runtimeDir, output.path)
+    if (output.role === "plaintext") {
+        await refuseSymlinkInRuntimeDir(plan.desired.runtimeDir, output.path)
+    }
     created.push(...await makeFolders(dirname(output.path)))
+    await refuseMovedFolder(plan, output.path)
     const secret = output.secret
     if (output.role === "symlink") {
         await replaceWithSymlink(output.path, secret.path)
@@ -240,7 +258,7 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
                 if ((await examine(output, key)).verdict === "ok") continue
                 written.push(output.path)
                 if (!dryRun) {
-                    await writeOutput(output, planned.plaintext, created, plan.desired.runtimeDir)
+                    await writeOutput(output, planned.plaintext, created, plan)
                 }
                 reporter.detail(`${verb("write", "wrote")} ${show(output.path)}` +
                     (output.role === "symlink" ? ` -> ${show(final.path)}` : ""))

@@ -10,7 +10,7 @@
 import { lstat, mkdtemp, readdir, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
 
-import { OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
+import { OperationError, UsageError, errnoOf } from "../errors.js"
 import { fsReason } from "../fs/errno.js"
 import { memoryBacked } from "../fs/inspect.js"
 import { processRunning } from "../generations/lock.js"
@@ -94,7 +94,7 @@ async function checkBase(options: EditFolderOptions): Promise<void> {
         st = await stat(base)
     } catch (err) {
         if (err instanceof UsageError) throw err
-        const reason = errnoOf(err) === "ENOENT" ? "does not exist" : messageOf(err)
+        const reason = errnoOf(err) === "ENOENT" ? "does not exist" : fsReason(err, base)
         throw new UsageError(`the runtime folder ${base} ${reason}; ${where}`, { cause: err })
     }
 

@@ -273,7 +273,7 @@ async function readEditedFile(file: string, what: string): Promise<Uint8Array> {
 
     try {
         if (!(await handle.stat()).isFile()) {
-            throw new OperationError(`the editor left something other than a regular file, so `
+            throw new OperationError("the editor left something other than a regular file, so "
                 + `${what} was abandoned`)
         }
         return await handle.readFile()

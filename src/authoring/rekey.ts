@@ -11,6 +11,7 @@ import { type IdentitySet, type PassphraseReader, decrypt, encrypt } from "../ag
 import { isArmored, recipientMismatches } from "../age/recipient-match.js"
 import type { Environment, SecretConfig } from "../config/index.js"
 import { OperationError, UsageError, errnoOf, messageOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 import { type StagedFile, stageFile } from "./files.js"
 import { Interrupts } from "./interrupts.js"
 import { displayPath } from "./paths.js"
@@ -135,7 +136,7 @@ async function prepare(
     } catch (err) {
         const fix = errnoOf(err) === "ENOENT"
             ? `does not exist; create it with \`homeage edit ${secret.name}\``
-            : `cannot be read: ${messageOf(err)}`
+            : `cannot be read: ${fsReason(err, secret.source)}`
         throw new OperationError(`${label} ${fix}`, { cause: err })
     }
 
@@ -163,7 +164,7 @@ async function writeAll(prepared: Prepared[]): Promise<void> {
                 staged.push(await stageFile(item.secret.source, item.ciphertext, item.mode))
             } catch (err) {
                 throw new OperationError("rekey changed nothing: cannot write beside "
-                    + `${item.report.source}: ${messageOf(err)}`, { cause: err })
+                    + `${item.report.source}: ${fsReason(err, item.secret.source)}`, { cause: err })
             }
             interrupts.throwIfInterrupted("rekey (it changed nothing)")
         }

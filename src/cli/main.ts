@@ -120,7 +120,8 @@ function declare(program: Command, holder: { run?: () => Promise<number> }): voi
     add("generations", "list generations", () => import("./commands/generations.js"))
 
     add("rollback", "make an earlier generation current", () => import("./commands/rollback.js"))
-        .argument("[N]", "generation number (default: the one before the current)")
+        .argument("[N]", "generation number (default: the stored generation numbered just "
+            + "below the current one; it becomes current even if its files are in place)")
 
     add("deactivate", "remove every output and service unit homeage made",
         () => import("./commands/deactivate.js"))

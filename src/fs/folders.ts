@@ -3,7 +3,7 @@
  * that cleanup removes only those, and only once empty (SPEC §5.4).
  */
 import { chmod, lstat, mkdir, readlink, rmdir } from "node:fs/promises"
-import { basename, dirname, join } from "node:path"
+import { dirname, join } from "node:path"
 
 import { OperationError, errnoOf } from "../errors.js"
 import { fsReason } from "./errno.js"
@@ -149,4 +149,12 @@ export async function realLocation(path: string): Promise<string> {
         queue.unshift(...target.split("/").filter((p) => p !== ""))
     }
     return last === undefined ? resolved : join(resolved, last)
+}
+
+/**
+ * Where the folder `folder` really is, every part of its path followed (its
+ * last part too): see {@link realLocation}.
+ */
+export async function realFolder(folder: string): Promise<string> {
+    return dirname(await realLocation(join(folder, "x")))
 }

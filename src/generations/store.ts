@@ -60,7 +60,8 @@ export async function readSource(storeDir: string, hash: string): Promise<Uint8A
     try {
         data = await readFile(path)
     } catch (err) {
-        const why = errnoOf(err) === "ENOENT" ? "is missing" : `cannot be read: ${fsReason(err, path)}`
+        const why = errnoOf(err) === "ENOENT" ? "is missing"
+            : `cannot be read: ${fsReason(err, path)}`
         throw new OperationError(`the stored source ${path} ${why}; ` +
             "run homeage activate from your config to store it again", { cause: err })
     }

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto"
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises"
 import { join } from "node:path"
 
-import { errnoOf } from "../errors.js"
+import { OperationError, errnoOf } from "../errors.js"
+import { fsReason } from "../fs/errno.js"
 
 /** Mode of unit files and plists: readable by the manager, written only by the user. */
 export const SERVICE_FILE_MODE = 0o644
@@ -40,7 +41,7 @@ export async function scanServiceFiles(
         names = await readdir(dir)
     } catch (err) {
         if (errnoOf(err) === "ENOENT") return found
-        throw err
+        throw new OperationError(`cannot read ${dir}: ${fsReason(err, dir)}`, { cause: err })
     }
 
     for (const name of names.filter(wanted).sort()) {
@@ -81,10 +82,9 @@ async function readOwned(path: string, marker: string): Promise<FoundFile> {
  */
 export async function writeServiceFile(path: string, content: string): Promise<void> {
     const dir = path.slice(0, path.lastIndexOf("/")) || "/"
-    await mkdir(dir, { recursive: true })
-
     const temp = join(dir, `.homeage-${randomBytes(TEMP_NAME_BYTES).toString("hex")}.tmp`)
     try {
+        await mkdir(dir, { recursive: true })
         const handle = await open(temp, "wx", SERVICE_FILE_MODE)
         try {
             await handle.writeFile(content, "utf8")
@@ -95,7 +95,8 @@ export async function writeServiceFile(path: string, content: string): Promise<v
         await rename(temp, path)
     } catch (err) {
         await rm(temp, { force: true })
-        throw err
+        throw new OperationError(`cannot write ${path}: ${fsReason(err, path)}; it keeps its ` +
+            "old content (if it had any)", { cause: err })
     }
 }
 

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict"
 import {
-    existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync,
+    existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync,
+    writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -143,3 +144,21 @@ test("leftover temp files of dead runs are swept by stop, start, activate and de
     assert.deepEqual(temps(), [])
     assert.equal(lstatSync(state).isDirectory(), true)
 })
+
+test("activate and start remove the plaintext folders of killed edits, not live ones",
+    async () => {
+        const live = join(w.run, `homeage-edit-${process.pid}-LiVe00`)
+        mkdirSync(live, { mode: 0o700 })
+        for (const command of ["activate", "start"]) {
+            const dead = join(w.run, "homeage-edit-2147483646-AbC123")
+            mkdirSync(dead, { mode: 0o700 })
+            writeFileSync(join(dead, "token"), "plaintext being edited", { mode: 0o600 })
+
+            const r = await w.cli(["-v", command])
+
+            assert.equal(r.code, 0, `${command}: ${r.stderr}`)
+            assert.equal(existsSync(dead), false, command)
+            assert.equal(existsSync(live), true, command)
+        }
+        rmSync(live, { recursive: true })
+    })

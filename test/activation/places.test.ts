@@ -11,6 +11,7 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, beforeEach, test } from "node:test"
+import { fileURLToPath } from "node:url"
 
 import { diffSnapshots, makeWorld, type World } from "../helpers/world.js"
 
@@ -72,7 +73,8 @@ path = "~/not/yet/made/b"
             .replace("installationType", "allowPersistentRuntimeDir = true\ninstallationType"))
         const r = await w.cli(["activate"])
         assert.equal(r.code, 0, r.stderr)
-        assert.match(r.stderr, /warning: secret a: its plaintext ~\/plain-on-disk is outside .*; allowed by allowPersistentRuntimeDir/)
+        assert.match(r.stderr, new RegExp("warning: secret a: its plaintext ~/plain-on-disk is " +
+            "outside .*; allowed by allowPersistentRuntimeDir"))
         assert.equal(readFileSync(join(w.home, "plain-on-disk"), "utf8"), "alpha")
     })
 
@@ -158,8 +160,8 @@ path = "~/.local/state/homeage/x"
 symlinks = ["~/.local/state/homeage/current"]
 `)
         let err = await refused(["activate"])
-        assert.match(err, /secrets\.a\.path: .*\/\.local\/state\/homeage\/x is in homeage's state dir/)
-        assert.match(err, /secrets\.a\.symlinks\[0\]: .*\/homeage\/current is in homeage's state dir/)
+        assert.match(err, /secrets\.a\.path: .*\/\.local\/state\/homeage\/x is in homeage's state/)
+        assert.match(err, /secrets\.a\.symlinks\[0\]: .*\/homeage\/current is in homeage's state/)
 
         symlinkSync(state, join(w.home, "statelink"))
         w.config(`
@@ -199,4 +201,31 @@ source = "secrets/a.age"
     assert.match(r.stderr, new RegExp(`${state}/generations is a regular file, but homeage ` +
         "keeps the generations there as a folder; move it away, then run homeage activate"))
     assert.doesNotMatch(r.stderr, /ENOTDIR/)
+})
+
+test("a target folder replaced by a symlink after the check gets nothing", async () => {
+    const folder = join(w.home, "app")
+    const attacker = join(w.root, "attacker")
+    mkdirSync(folder)
+    mkdirSync(attacker, { recursive: true })
+    w.config(`
+[secrets.a]
+source = "secrets/a.age"
+copies = ["~/app/token"]
+`)
+    const preload = fileURLToPath(new URL("./signal-preload.js", import.meta.url))
+
+    const r = await w.cli(["activate"], {
+        NODE_OPTIONS: `--import=${preload}`,
+        HOMEAGE_TEST_SWAP: `${folder}>${attacker}`,
+        HOMEAGE_TEST_SWAP_IN: join(state, "generations"),
+    })
+
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, new RegExp(`secret a: ${folder} leads to ${attacker} now, not to ` +
+        `${folder} as at the check: a folder on the way was replaced by a symlink; nothing ` +
+        "was written there"))
+    assert.deepEqual(readdirSync(attacker), [])
+    rmSync(folder)
+    rmSync(attacker, { recursive: true })
 })

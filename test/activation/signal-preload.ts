@@ -1,11 +1,18 @@
 /**
  * A preload for the real CLI (`NODE_OPTIONS=--import=…/signal-preload.js`)
- * that sends a signal to the process itself at an exact point of a run,
- * without any hook in the product: right after homeage opens its first temp
- * file in the folder `HOMEAGE_TEST_SIGNAL_IN`, it sends `HOMEAGE_TEST_SIGNAL`
- * (SIGINT, SIGTERM, SIGHUP). The signal is then handled while that file is
- * still being written. Nothing happens unless both variables are set.
+ * that acts at an exact point of a run, without any hook in the product:
+ * right after homeage opens its first temp file in a given folder.
+ *
+ * - `HOMEAGE_TEST_SIGNAL=SIG` with `HOMEAGE_TEST_SIGNAL_IN=FOLDER`: sends SIG
+ *   (SIGINT, SIGTERM, SIGHUP) to the process itself, so it is handled while
+ *   that file is still being written.
+ * - `HOMEAGE_TEST_SWAP=FOLDER>TARGET` with `HOMEAGE_TEST_SWAP_IN=DIR`: moves
+ *   FOLDER to `FOLDER.away` and puts a symlink to TARGET in its place (an
+ *   attacker who swaps a folder after the check).
+ *
+ * Nothing happens unless the variables are set.
  */
+import { renameSync, symlinkSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { basename, dirname } from "node:path"
 
@@ -14,20 +21,44 @@ const require = createRequire(import.meta.url)
 // syncing updates the ESM binding homeage imported.
 const fsp = require("node:fs/promises") as Record<string, unknown>
 
-const signal = process.env.HOMEAGE_TEST_SIGNAL as NodeJS.Signals | undefined
-const folder = process.env.HOMEAGE_TEST_SIGNAL_IN
-
 type Open = (path: unknown, ...rest: unknown[]) => Promise<unknown>
 
-if (signal !== undefined && folder !== undefined) {
+/** One action, run once, after the first temp file opened in `folder`. */
+interface Trigger {
+    folder: string
+    act: () => void
+    done: boolean
+}
+
+const env = process.env
+const triggers: Trigger[] = []
+const signal = env.HOMEAGE_TEST_SIGNAL as NodeJS.Signals | undefined
+if (signal !== undefined && env.HOMEAGE_TEST_SIGNAL_IN !== undefined) {
+    triggers.push({
+        folder: env.HOMEAGE_TEST_SIGNAL_IN, done: false,
+        act: () => { process.kill(process.pid, signal) },
+    })
+}
+const [swapFolder, swapTarget] = env.HOMEAGE_TEST_SWAP?.split(">") ?? []
+if (swapFolder !== undefined && swapTarget !== undefined && env.HOMEAGE_TEST_SWAP_IN) {
+    triggers.push({
+        folder: env.HOMEAGE_TEST_SWAP_IN, done: false,
+        act: () => {
+            renameSync(swapFolder, `${swapFolder}.away`)
+            symlinkSync(swapTarget, swapFolder)
+        },
+    })
+}
+
+if (triggers.length > 0) {
     const open = fsp.open as Open
-    let sent = false
     fsp.open = async (path: unknown, ...rest: unknown[]): Promise<unknown> => {
         const handle = await open(path, ...rest)
-        if (!sent && typeof path === "string" && dirname(path) === folder
-            && basename(path).startsWith(".homeage-tmp-")) {
-            sent = true
-            process.kill(process.pid, signal)
+        if (typeof path !== "string" || !basename(path).startsWith(".homeage-tmp-")) return handle
+        for (const trigger of triggers) {
+            if (trigger.done || dirname(path) !== trigger.folder) continue
+            trigger.done = true
+            trigger.act()
         }
         return handle
     }

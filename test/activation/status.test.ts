@@ -83,8 +83,9 @@ test("start names every output in its way, not only the first", async () => {
     const r = await w.cli(["start"])
 
     assert.equal(r.code, 1)
-    assert.match(r.stderr, new RegExp(`secret gh: ${w.home}/\\.config/gh/token: replaced by something ` +
-        `homeage did not make; ${w.home}/gh-token: replaced by something homeage did not make; ` +
+    assert.match(r.stderr, new RegExp(`secret gh: ${w.home}/\\.config/gh/token: replaced by ` +
+        `something homeage did not make; ${w.home}/gh-token: replaced by something homeage ` +
+        "did not make; " +
         "not overwritten \\(move them away and run homeage start again\\)"))
     rmSync(join(w.home, ".config/gh/token"))
     rmSync(join(w.home, "gh-token"))

@@ -4,9 +4,12 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path"
 import { after, before, test } from "node:test"
 
+import { chooseInstallation, starterConfig } from "../../src/authoring/init.js"
 import { environment, loadConfig } from "../../src/config/index.js"
 import { runCli } from "../helpers/cli.js"
-import { type Sandbox, makeSandbox, removeSandbox, sshKey } from "./helpers.js"
+import { type Sandbox, ageKey, makeSandbox, removeSandbox, sshKey } from "./helpers.js"
+
+const silent = { info: () => undefined, warn: () => undefined, detail: () => undefined }
 
 let box: Sandbox
 
@@ -113,4 +116,57 @@ test("the printed next step works: edit the example, declare it, edit it by name
     assert.equal(second.code, 0, second.stderr)
     assert.equal(execFileSync("age", ["-d", "-i", identity, join(cwd, "secrets", "example.age")],
         { encoding: "utf8" }), "second\n")
+})
+
+test("without a reachable systemd user manager, init writes installationType activation " +
+    "and says why and how to switch", async () => {
+    const { env, cwd } = freshHome("no-manager")
+    const r = await runCli(["init"], { cwd, env })
+
+    assert.equal(r.code, 0, r.stderr)
+    const text = readFileSync(join(cwd, "homeage.toml"), "utf8")
+    assert.match(text, /\n# When this file was written, no systemd user manager answered: .+\.\n/)
+    assert.match(text, /\n# To let systemd user units do it, set installationType = "systemd" /)
+    assert.match(text, /\ninstallationType = "activation"\n/)
+    assert.match(r.stdout, /with 1 recipient and installationType = "activation"\n/)
+    const loaded = await loadConfig(join(cwd, "homeage.toml"), environment(env))
+    assert.equal(loaded.installationType, "activation")
+})
+
+test("init chooses systemd when the user manager answers, launchd on macOS", async () => {
+    const { env, cwd } = freshHome("choose")
+    const options = { cwd, env: environment(env), report: silent }
+    const reachable = () => Promise.resolve({ reachable: true as const, unitPath: [] })
+    const unreachable = () => Promise.resolve({ reachable: false as const, reason: "no bus" })
+
+    assert.deepEqual(await chooseInstallation(
+        { ...options, platform: "linux", probeSystemd: reachable }), { type: "systemd" })
+    assert.deepEqual(await chooseInstallation(
+        { ...options, platform: "linux", probeSystemd: unreachable }),
+    { type: "activation", reason: "no systemd user manager answered: no bus" })
+    assert.deepEqual(await chooseInstallation({ ...options, platform: "darwin" }),
+        { type: "launchd" })
+
+    const recipient = ageKey(join(cwd, "key.txt"))
+    for (const type of ["systemd", "launchd"] as const) {
+        const file = join(cwd, `${type}.toml`)
+        writeFileSync(file, starterConfig([recipient], { type }))
+        const config = await loadConfig(file, environment(env), { allowMissingSources: true })
+        assert.equal(config.installationType, type)
+    }
+})
+
+test("with two recipients, the printed next step passes both", async () => {
+    const { env, home, cwd } = freshHome("two")
+    mkdirSync(join(home, ".ssh"), { mode: 0o700 })
+    const publicKey = sshKey(join(home, ".ssh", "id_ed25519"))
+    mkdirSync(join(home, ".config", "homeage"), { recursive: true, mode: 0o700 })
+    const recipient = ageKey(join(home, ".config", "homeage", "identity.txt"))
+
+    const r = await runCli(["init"], { cwd, env })
+
+    assert.equal(r.code, 0, r.stderr)
+    const [kind = "", blob = ""] = publicKey.split(" ")
+    assert.ok(r.stdout.includes(`next: run \`homeage edit secrets/example.age -r '${kind} ` +
+        `${blob}' -r ${recipient}\` to write a first secret`), r.stdout)
 })
