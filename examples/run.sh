@@ -52,4 +52,4 @@ for link in "$HOME/.config/example-app/token" "$HOME/.netrc"; do
 done
 echo
 echo "\$ homeage deactivate"
-node "$cli" deactivate 2>/dev/null || node "$cli" stop
+node "$cli" deactivate
