@@ -13,7 +13,7 @@ import { DecryptError, FormatProblem } from "./failure.js"
 import { fileReason } from "./file-errors.js"
 import { writeThroughTemp } from "./files.js"
 import type { DecryptFailureKind } from "./failure.js"
-import { headerMac, readHeader, sameMac } from "./format.js"
+import { concat, headerMac, readHeader, sameMac } from "./format.js"
 import { loadedIdentities } from "./identities.js"
 import type { IdentitySet } from "./identities.js"
 import { ByteReader, bytesSource } from "./reader.js"
@@ -82,13 +82,7 @@ export async function decrypt(
         pieces.push(p)
     })
 
-    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
-    let offset = 0
-    for (const piece of pieces) {
-        out.set(piece, offset)
-        offset += piece.length
-    }
-    return out
+    return concat(pieces)
 }
 
 /**

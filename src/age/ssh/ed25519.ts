@@ -10,7 +10,7 @@ import { createHash, createPrivateKey, createPublicKey, hkdfSync } from "node:cr
 import type { KeyObject } from "node:crypto"
 
 import { UsageError } from "../../errors.js"
-import type { Stanza } from "../format.js"
+import { type Stanza, concat } from "../format.js"
 import type { Recipient } from "../types.js"
 import {
     WRAPPED_KEY_BYTES, X25519_BYTES, ephemeralKey, openFileKey, sealFileKey, wrappingKey,
@@ -19,7 +19,7 @@ import {
 import { edwardsToMontgomery } from "./edwards.js"
 import { type Ed25519PublicKey, ed25519PublicKey, keyTag } from "./public-key.js"
 import { StanzaError } from "./stanza.js"
-import { concatBytes, decodeBase64Strict, encodeBase64 } from "./wire.js"
+import { decodeBase64Strict, encodeBase64 } from "./wire.js"
 
 /** The stanza type, and the HKDF info string of both derivations. */
 export const ED25519_STANZA_TYPE = "ssh-ed25519"
@@ -80,7 +80,7 @@ export class Ed25519Recipient implements Recipient {
         const ephemeral = ephemeralKey()
         const shared = x25519Checked(this.tweak, x25519Checked(ephemeral.key, this.theirPoint))
 
-        const key = wrappingKey(shared, concatBytes(ephemeral.point, this.theirPoint),
+        const key = wrappingKey(shared, concat([ephemeral.point, this.theirPoint]),
             ED25519_LABEL)
         const body = sealFileKey(key, fileKey)
         const share = encodeBase64(ephemeral.point, false)
@@ -135,7 +135,7 @@ export class Ed25519Unwrapper {
         const share = checkEd25519Stanza(stanza)
         const shared = x25519Checked(this.tweak, x25519Checked(this.key, share))
 
-        const key = wrappingKey(shared, concatBytes(share, this.ourPoint), ED25519_LABEL)
+        const key = wrappingKey(shared, concat([share, this.ourPoint]), ED25519_LABEL)
         const fileKey = openFileKey(key, stanza.body)
         if (fileKey === null) throw new StanzaError("the wrapped file key does not authenticate")
         return fileKey

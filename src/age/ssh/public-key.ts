@@ -6,10 +6,10 @@
 import { createHash } from "node:crypto"
 
 import { UsageError } from "../../errors.js"
+import { concat } from "../format.js"
 import {
     WireFormatError,
     WireReader,
-    concatBytes,
     decodeBase64Strict,
     encodeBase64,
     wireMpint,
@@ -69,13 +69,13 @@ export function keyTag(wire: Uint8Array): string {
 
 /** Builds an ssh-ed25519 public key from its 32 raw bytes. */
 export function ed25519PublicKey(key: Uint8Array): Ed25519PublicKey {
-    const wire = concatBytes(wireString("ssh-ed25519"), wireString(key))
+    const wire = concat([wireString("ssh-ed25519"), wireString(key)])
     return { type: "ssh-ed25519", key, wire }
 }
 
 /** Builds an ssh-rsa public key from its modulus and exponent. */
 export function rsaPublicKey(n: bigint, e: bigint): RsaPublicKey {
-    const wire = concatBytes(wireString("ssh-rsa"), wireMpint(e), wireMpint(n))
+    const wire = concat([wireString("ssh-rsa"), wireMpint(e), wireMpint(n)])
     return { type: "ssh-rsa", n, e, wire }
 }
 

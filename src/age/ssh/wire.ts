@@ -3,6 +3,7 @@
  * and `mpint` fields. SSH public keys, OpenSSH private key files and the key
  * tags age puts in its stanzas are all built from these fields.
  */
+import { concat } from "../format.js"
 
 /** Thrown by {@link WireReader} when the bytes do not hold the expected fields. */
 export class WireFormatError extends Error {
@@ -82,7 +83,7 @@ export function wireUint32(value: number): Uint8Array {
 /** Encodes a length-prefixed `string` from bytes or ASCII text. */
 export function wireString(value: Uint8Array | string): Uint8Array {
     const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value
-    return concatBytes(wireUint32(bytes.length), bytes)
+    return concat([wireUint32(bytes.length), bytes])
 }
 
 /**
@@ -92,19 +93,8 @@ export function wireString(value: Uint8Array | string): Uint8Array {
  */
 export function wireMpint(value: bigint): Uint8Array {
     let bytes = bigintToBytes(value)
-    if (((bytes[0] ?? 0) & 0x80) !== 0) bytes = concatBytes(new Uint8Array([0]), bytes)
+    if (((bytes[0] ?? 0) & 0x80) !== 0) bytes = concat([new Uint8Array([0]), bytes])
     return wireString(bytes)
-}
-
-/** Concatenates byte arrays. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-    let offset = 0
-    for (const p of parts) {
-        out.set(p, offset)
-        offset += p.length
-    }
-    return out
 }
 
 /** Interprets big-endian bytes as an unsigned integer. */
