@@ -3,20 +3,18 @@
  * shell: the absolute Node.js binary and CLI, an explicit `PATH`, and the
  * state dir, so `homeage start` at login finds the generation `activate` made.
  */
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 
 import type { Environment } from "../config/environment.js"
+import { packageRoot } from "../package.js"
 import { createServiceManager, defaultServicePath } from "../services/index.js"
 import type { ServiceManagerOptions } from "../services/index.js"
 import type { ServiceSetup } from "../services/types.js"
 import type { ServiceManagers } from "./services.js"
 
-/**
- * The absolute path of the CLI entry point, `bin/homeage.js` of the package
- * this module belongs to (this file is compiled to `dist/src/activation/`).
- */
+/** The absolute path of the CLI entry point, `bin/homeage.js` of the package this module is in. */
 export function cliEntryPoint(): string {
-    return fileURLToPath(new URL("../../../bin/homeage.js", import.meta.url))
+    return join(packageRoot(), "bin", "homeage.js")
 }
 
 /**

@@ -2,10 +2,10 @@
  * The `homeage` command line: declares every command and its flags, and loads
  * a command's implementation only when it runs.
  */
-import { readFileSync } from "node:fs"
 import { Command, CommanderError, Option } from "commander"
 
 import { HomeageError, messageOf } from "../errors.js"
+import { packageVersion } from "../package.js"
 import type { CommandContext, CommandRun, GlobalOptions } from "./context.js"
 import { Logger, wantsColor } from "./log.js"
 
@@ -23,9 +23,7 @@ function withLists(options: Record<string, unknown>): Record<string, unknown> {
 
 /** The package version, read from package.json. */
 export function version(): string {
-    const url = new URL("../../../package.json", import.meta.url)
-    const pkg = JSON.parse(readFileSync(url, "utf8")) as { version: string }
-    return pkg.version
+    return packageVersion()
 }
 
 type Loader = () => Promise<{ run: CommandRun }>
