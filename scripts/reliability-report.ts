@@ -1,6 +1,8 @@
 /**
- * Runs the reliability suites (dist/test/reliability/*.test.js) one file at a
- * time, collects the result each suite writes, and rewrites the table in
+ * Runs the reliability suites (dist/test/reliability/*.test.js, and the end to
+ * end test on a real systemd user manager, whose last case scans the manager's
+ * log, the journal's stand-in, for leaks) one file at a time, collects the
+ * result each suite writes, and rewrites the table in
  * docs/reliability.md between its markers: per suite, how many kills, runs
  * or cases ran, how many passed, and what was checked, followed by the
  * failures still open. Exits 1 when a suite failed (the table is written
@@ -23,6 +25,12 @@ const DOC = fileURLToPath(new URL("../../docs/reliability.md", import.meta.url))
 /** The compiled suites. */
 const SUITES = fileURLToPath(new URL("../test/reliability/", import.meta.url))
 
+/**
+ * Other test files that record a row: the systemd end to end test (row
+ * `journal`; it records nothing when no user manager can run here).
+ */
+const OTHER_SUITES = [fileURLToPath(new URL("../test/e2e-systemd.test.js", import.meta.url))]
+
 const BEGIN = "<!-- reliability-table:begin -->"
 const END = "<!-- reliability-table:end -->"
 
@@ -34,7 +42,7 @@ const FAILURE_LINE_CHARS = 300
 
 function runSuites(results: string): number {
     const files = readdirSync(SUITES).filter((f) => f.endsWith(".test.js")).sort()
-        .map((f) => join(SUITES, f))
+        .map((f) => join(SUITES, f)).concat(OTHER_SUITES)
     const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1",
         "--test-reporter=spec", ...files], {
         stdio: "inherit", env: { ...process.env, [RESULTS_VARIABLE]: results },

@@ -9,6 +9,11 @@
  * bin/homeage.js first appends its pid and arguments to a log, then runs the
  * real CLI. That log shows every homeage process anyone started, so the test
  * can count the Node.js processes that decrypted at login.
+ *
+ * There is no journald on the test machine, so the manager runs with its units'
+ * output inherited into its own log (SDU_UNIT_OUTPUT=inherit, SDU_LOG): that
+ * log holds what the journal would, and the last test scans it, with
+ * everything the CLI printed, for the secrets' plaintexts and the identity.
  */
 import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
@@ -23,6 +28,10 @@ import { fileURLToPath } from "node:url"
 
 import { UserManager, userManagerSkipReason, type RunResult } from "./helpers/systemd.js"
 import { snapshotOf, type Snapshot } from "./helpers/world.js"
+import {
+    ageIdentityNeedles, plaintextNeedles, scanOutput, scanTree, type Needle,
+} from "./reliability/leaks.js"
+import { Tally } from "./reliability/results.js"
 
 const USER = "homeage-e2e"
 const REPO = fileURLToPath(new URL("../../", import.meta.url))
@@ -44,6 +53,10 @@ const READER = "reader.service"
 
 const skip = userManagerSkipReason()
 
+/** The plaintexts the flows write, scanned for in the manager's log and the CLI output. */
+const PLAINTEXTS = ["machine example.com password one\n", "netrc v1\n", "netrc v2\n",
+    "token-abc\n"]
+
 /** A snapshot without times, so that folders touched but restored compare equal. */
 function shape(snapshot: Snapshot, exclude: string[] = []): Map<string, string> {
     const out = new Map<string, string>()
@@ -62,6 +75,12 @@ describe("homeage on a real systemd user manager", { skip }, () => {
     let mounted = false
     let recipient: string
     let baseline: Snapshot
+    /** The manager's log: its own messages and its units' output (the journal's stand-in). */
+    let journal = ""
+    let journalDir = ""
+    /** Everything the CLI printed, for the leak scan. */
+    const printed: string[] = []
+    const tally = new Tally("journal", 6, "scans")
 
     const home = (p: string): string => join(mgr.home, p)
     const secrets = (): string => join(rt, "secrets")
@@ -82,9 +101,12 @@ describe("homeage on a real systemd user manager", { skip }, () => {
     }
 
     /** Runs the CLI copy as the test user. */
-    const homeage = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<RunResult> =>
-        mgr.run(process.execPath, [join(app, "bin", "homeage.js"), ...args],
+    const homeage = async (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<RunResult> => {
+        const r = await mgr.run(process.execPath, [join(app, "bin", "homeage.js"), ...args],
             { NO_COLOR: "1", HOMEAGE_CONFIG: home("dotfiles/homeage.toml"), ...extra })
+        printed.push(r.stdout, r.stderr)
+        return r
+    }
 
     const activate = async (): Promise<RunResult> => {
         const r = await homeage(["activate"])
@@ -156,6 +178,11 @@ describe("homeage on a real systemd user manager", { skip }, () => {
     }
 
     before(async () => {
+        journalDir = mkdtempSync(join(tmpdir(), "homeage-e2e-journal-"))
+        journal = join(journalDir, "manager.log")
+        process.env.SDU_LOG = journal
+        process.env.SDU_LOG_TARGET = "console"
+        process.env.SDU_UNIT_OUTPUT = "inherit"
         mgr = await UserManager.start(USER)
         started = mgr
 
@@ -220,9 +247,10 @@ describe("homeage on a real systemd user manager", { skip }, () => {
     })
 
     after(async () => {
+        tally.save()
         await started?.stop()
         if (mounted) execFileSync("umount", [rt])
-        for (const dir of [app, rt]) {
+        for (const dir of [app, rt, journalDir]) {
             if (dir !== "") rmSync(dir, { recursive: true, force: true })
         }
     })
@@ -515,4 +543,27 @@ describe("homeage on a real systemd user manager", { skip }, () => {
         assert.deepEqual(shape(snapshotOf([mgr.home, rt]), [home("dotfiles")]),
             shape(baseline, [home("dotfiles")]))
     })
+    it("leaks no plaintext or key material into the manager's log or the CLI output",
+        { timeout: TEST_TIMEOUT_MS }, async () => {
+            tally.checks("after the systemd flows (activate, unit restart, unit stop and " +
+                "start, logout and login, a unit failing on a damaged store file, rollback, " +
+                "deactivate --purge): the user manager's log, which receives its units' " +
+                "output (no journald here), and all CLI output scanned for the plaintexts and " +
+                "the AGE-SECRET-KEY line: zero hits")
+            const needles: Needle[] = [
+                ...PLAINTEXTS.flatMap((p, i) => plaintextNeedles(`plaintext ${i + 1}`, p.trim())),
+                ...ageIdentityNeedles("X25519 identity", home(".config/homeage/identity.txt")),
+            ]
+            await tally.check("manager log", () => {
+                const log = text(journal)
+                // The log really holds the units' output: the failing unit's error.
+                assert.match(log, /homeage: error: /)
+                assert.deepEqual(scanTree([journal], needles, { exclude: [] }).hits, [])
+            })
+            await tally.check("CLI output", () => {
+                assert.ok(printed.length > 0)
+                assert.deepEqual(scanOutput(printed, needles), [])
+            })
+            assert.deepEqual(tally.failureList(), [])
+        })
 })

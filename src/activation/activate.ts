@@ -2,12 +2,12 @@
  * `activate` and `check` as library calls: check everything first, then take
  * the state lock and switch. The CLI commands are thin wrappers around these.
  */
-import { setInterruptNote } from "../fs/interrupt.js"
-import { acquireLock } from "../generations/lock.js"
+import { interrupted, setInterruptNote } from "../fs/interrupt.js"
+import { acquireLock, lockMovedSince, viewLock, type LockView } from "../generations/lock.js"
 import type { Manifest } from "../generations/manifest.js"
 import type { StatePaths } from "../generations/state.js"
 import type { Desired } from "./desired.js"
-import { planActivation, type Plan } from "./plan.js"
+import { planActivation, type Plan, type PlanOptions } from "./plan.js"
 import type { Reporter } from "./report.js"
 import { applyServices, type ServiceManagers } from "./services.js"
 import { againCommand, applyPlan, type SwitchResult } from "./switch.js"
@@ -38,33 +38,118 @@ export interface ActivateOptions {
     restore?: Manifest | undefined
 }
 
+/** A plan made without the lock, with the lines it reported held back. */
+interface Attempt {
+    plan: Plan
+    /** Sends the held lines on, once the plan is the one used. */
+    replay: () => void
+}
+
+/** A reporter that keeps its lines until `replay` sends them to `target`. */
+function heldReporter(target: Reporter): { reporter: Reporter, replay: () => void } {
+    const lines: [keyof Reporter, string][] = []
+    return {
+        reporter: {
+            info: (line) => { lines.push(["info", line]) },
+            detail: (line) => { lines.push(["detail", line]) },
+            warn: (line) => { lines.push(["warn", line]) },
+        },
+        replay: () => {
+            for (const [level, line] of lines.splice(0)) target[level](line)
+        },
+    }
+}
+
+/**
+ * Plans without the lock. Returns `undefined` when the check failed while
+ * another run held the lock or took it since `view`: that run's half-done
+ * switch (a temp file, a link being replaced, a generation being written)
+ * may be what failed it, so the caller checks again under the lock and
+ * reports only that result. A failure with no other run around is reported
+ * and thrown as it is.
+ */
+async function planUnlocked(
+    desired: Desired, options: PlanOptions, view: LockView,
+): Promise<Attempt | undefined> {
+    const held = heldReporter(options.reporter)
+    try {
+        const plan = await planActivation(desired, { ...options, reporter: held.reporter })
+        return { plan, replay: held.replay }
+    } catch (err) {
+        if (interrupted() || !(await lockMovedSince(options.paths, view))) {
+            held.replay()
+            throw err
+        }
+        options.reporter.detail("the check ran while another homeage changed the state; " +
+            "checking again once it is done")
+        return undefined
+    }
+}
+
+/** Plans holding the lock as `command`, for runs that change nothing themselves. */
+async function planLocked(desired: Desired, options: PlanOptions, command: string) {
+    const lock = await acquireLock(options.paths, command)
+    try {
+        return await planActivation(desired, options)
+    } finally {
+        await lock.release()
+    }
+}
+
 /**
  * Runs every activation check and changes nothing (`homeage check`). Every
  * secret is decrypted completely. Throws an `OperationError` listing every
- * problem.
+ * problem. A check that fails while another run is switching is done again
+ * once that run is done (see {@link activate}).
  */
-export function checkActivation(desired: Desired, options: ActivateOptions): Promise<Plan> {
-    return planActivation(desired, { ...options, verifyAll: true })
+export async function checkActivation(desired: Desired, options: ActivateOptions): Promise<Plan> {
+    const planOptions = { ...options, verifyAll: true }
+    const view = await viewLock(options.paths)
+    const attempt = await planUnlocked(desired, planOptions, view)
+    if (attempt === undefined) return planLocked(desired, planOptions, "check")
+
+    attempt.replay()
+    return attempt.plan
 }
 
 /**
  * Makes the disk match `desired` (SPEC §5, §6): check, then under the state
  * lock store, switch and clean up; then, with the lock released, install the
  * services (their units run `homeage start`/`stop`, which take the lock). A
- * check that fails changes nothing. The check runs first without the lock
- * (so a failing one creates nothing, not even the state dir), then again under
- * it, so a `start`, `stop` or another `activate` in between cannot make the
- * switch work from a stale view of the disk.
+ * check that fails changes nothing.
+ *
+ * The check runs first without the lock, so a failing one creates nothing,
+ * not even the state dir. Its plan is used under the lock only when the lock's
+ * epoch proves that no other run (start, stop, activate, rollback, deactivate)
+ * took the lock in between or held it when the check began; otherwise the
+ * check runs again under the lock, so the switch never works from a stale
+ * view of the disk. A lock-free check that fails while another run is at work
+ * is not reported: it runs again under the lock, and only that result counts.
  */
 export async function activate(desired: Desired, options: ActivateOptions): Promise<SwitchResult> {
+    const command = options.command ?? "activate"
     const planOptions = { ...options, verifyAll: false }
-    let plan: Plan = await planActivation(desired, planOptions)
-    if (options.dryRun === true) return applyPlan(plan, options)
+    const view = await viewLock(options.paths)
+    const first = await planUnlocked(desired, planOptions, view)
+    if (options.dryRun === true) {
+        if (first === undefined) {
+            return applyPlan(await planLocked(desired, planOptions, `${command} --dry-run`),
+                options)
+        }
+        first.replay()
+        return applyPlan(first.plan, options)
+    }
 
+    let plan: Plan
     let result: SwitchResult
-    const lock = await acquireLock(options.paths, options.command ?? "activate")
+    const lock = await acquireLock(options.paths, command)
     try {
-        plan = await planActivation(desired, planOptions)
+        if (first !== undefined && lock.unchangedSince(view)) {
+            first.replay()
+            plan = first.plan
+        } else {
+            plan = await planActivation(desired, planOptions)
+        }
         result = await applyPlan(plan, options)
     } finally {
         await lock.release()

@@ -8,6 +8,7 @@ import { OperationError, UsageError } from "../errors.js"
 import {
     currentGeneration, listGenerations, readGeneration,
 } from "../generations/generations.js"
+import { readSettled } from "../generations/lock.js"
 import type { StatePaths } from "../generations/state.js"
 import { activate } from "./activate.js"
 import { desiredFromManifest } from "./desired.js"
@@ -68,9 +69,13 @@ export async function rollbackTarget(
  * hash key changed since. Throws as `activate` does.
  */
 export async function rollback(options: RollbackOptions): Promise<SwitchResult> {
-    const number = await rollbackTarget(options.paths, options.target)
-    const manifest = await readGeneration(options.paths, number)
-    const desired = await desiredFromManifest(options.paths.store, manifest)
+    // Read without the lock, and again under it if another run was at work
+    // meanwhile (an activate may prune the generation chosen here).
+    const { manifest, desired } = await readSettled(options.paths, "rollback", async () => {
+        const number = await rollbackTarget(options.paths, options.target)
+        const stored = await readGeneration(options.paths, number)
+        return { manifest: stored, desired: await desiredFromManifest(options.paths.store, stored) }
+    })
 
     return activate(desired, {
         paths: options.paths,

@@ -3,14 +3,25 @@
  * created exclusively, holding the holder's pid and command. A lock whose pid
  * is no longer running is stale and taken over; a live one is waited for
  * briefly, then the run fails naming the holder.
+ *
+ * Beside the lock, the epoch file holds a fresh random token written by every
+ * run right after it takes the lock and before it changes anything. A run that
+ * reads the state without the lock (activate's first check) notes the token
+ * and whether the lock was held ({@link viewLock}); once it holds the lock, an
+ * unchanged token proves that no other run changed anything in between
+ * ({@link Lock.unchangedSince}). A token is random rather than a counter so
+ * that a torn write, a purged state dir or a reset can never bring back a
+ * value a run saw before.
  */
+import { randomBytes } from "node:crypto"
 import { constants } from "node:fs"
-import { open, readFile, rm } from "node:fs/promises"
+import { lstat, open, readFile, rm } from "node:fs/promises"
+import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 
 import { OperationError, errnoOf } from "../errors.js"
 import { fsReason } from "../fs/errno.js"
-import { throwIfInterrupted, trackLock, untrackLock } from "../fs/interrupt.js"
+import { interrupted, throwIfInterrupted, trackLock, untrackLock } from "../fs/interrupt.js"
 import { ensureStateDirs, verifyStateDir, type StatePaths } from "./state.js"
 
 /** How long a second run waits for the lock before giving up (ms). */
@@ -19,12 +30,44 @@ export const LOCK_WAIT_MS = 3000
 /** How often the lock is tried again while waiting (ms). */
 const LOCK_POLL_MS = 100
 
-/** Mode of the lock file. */
+/** Mode of the lock file and of the epoch file. */
 const LOCK_MODE = 0o600
+
+/** Random bytes of an epoch token (bytes: 128 bits, never repeated in practice). */
+const EPOCH_BYTES = 16
+
+/** An epoch file as written: the token in hex and a newline; anything else is unknown. */
+const EPOCH_FORMAT = new RegExp(`^[0-9a-f]{${EPOCH_BYTES * 2}}\n$`)
+
+/** Name of the epoch file in the state dir. */
+const EPOCH_FILE = "epoch"
+
+/** Longest epoch file read (bytes); a real one is 33. */
+const EPOCH_READ_BYTES = 64
+
+/**
+ * What a run saw of the lock before reading the state without it: the token
+ * of the last run that took the lock, and whether the lock file existed.
+ */
+export interface LockView {
+    /** The epoch token; `undefined` when there is none or it cannot be read. */
+    epoch: string | undefined
+    /** Whether a lock file was there (a run held it, or a crashed run left it). */
+    held: boolean
+}
 
 /** A held lock; release it when the mutation is done. */
 export interface Lock {
     release(): Promise<void>
+    /**
+     * Whether no run took the lock since `view` was taken and none held it
+     * then, so that what was read without the lock after `view` is still what
+     * is on disk (as far as homeage runs go). False whenever that cannot be
+     * proven: no epoch token then or now (a state dir made before tokens
+     * existed, or none at all), a token that changed, or a lock file that was
+     * there (a live holder, or a crashed one whose lock was broken since).
+     */
+    unchangedSince(view: LockView): boolean
 }
 
 interface Holder {
@@ -79,12 +122,89 @@ async function readHolder(file: string): Promise<Holder | "gone" | "unreadable">
     }
 }
 
+/** The epoch file of a state dir. */
+function epochPath(paths: StatePaths): string {
+    return join(paths.root, EPOCH_FILE)
+}
+
+/** The epoch token, or `undefined` when it is missing, damaged or unreadable. */
+async function readEpoch(paths: StatePaths): Promise<string | undefined> {
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+    try {
+        const handle = await open(epochPath(paths), flags)
+        try {
+            const buffer = Buffer.alloc(EPOCH_READ_BYTES)
+            const { bytesRead } = await handle.read(buffer, 0, EPOCH_READ_BYTES, 0)
+            const text = buffer.subarray(0, bytesRead).toString("latin1")
+            return EPOCH_FORMAT.test(text) ? text.trimEnd() : undefined
+        } finally {
+            await handle.close()
+        }
+    } catch {
+        return undefined
+    }
+}
+
+/**
+ * Writes a new epoch token in place (no temp file, so a crash leaves nothing
+ * behind; a torn write reads back as unknown, which only costs a new check).
+ */
+async function writeEpoch(paths: StatePaths): Promise<void> {
+    const file = epochPath(paths)
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC
+        | constants.O_NOFOLLOW
+    try {
+        const handle = await open(file, flags, LOCK_MODE)
+        try {
+            await handle.writeFile(`${randomBytes(EPOCH_BYTES).toString("hex")}\n`)
+        } finally {
+            await handle.close()
+        }
+    } catch (err) {
+        throw new OperationError(`cannot write ${file}, which tells concurrent homeage runs ` +
+            `apart: ${fsReason(err, file)}; remove it and run this again`, { cause: err })
+    }
+}
+
+async function lockFileExists(paths: StatePaths): Promise<boolean> {
+    try {
+        await lstat(paths.lock)
+        return true
+    } catch (err) {
+        return errnoOf(err) !== "ENOENT"
+    }
+}
+
+/**
+ * Notes the epoch token, then whether the lock file exists, in that order: a
+ * run whose changes overlap a read that starts after this either held the
+ * lock at the second step or writes a new token after the first. Creates
+ * nothing (a first activation's check must leave no state dir behind).
+ */
+export async function viewLock(paths: StatePaths): Promise<LockView> {
+    const epoch = await readEpoch(paths)
+    return { epoch, held: await lockFileExists(paths) }
+}
+
+/**
+ * Whether another run may have changed the state since `view`: the lock was
+ * held then or is held now, or the epoch token differs. A read without the
+ * lock that failed may then have seen that run's half-done work, and is worth
+ * doing again under the lock; otherwise its failure is real.
+ */
+export async function lockMovedSince(paths: StatePaths, view: LockView): Promise<boolean> {
+    if (view.held) return true
+    const now = await viewLock(paths)
+    return now.held || now.epoch !== view.epoch
+}
+
 /**
  * Takes the state dir's lock for `command` (a word such as `activate`),
  * creating the state dir if needed; a damaged state dir is refused first with
  * its fix (see {@link verifyStateDir}). Waits up to {@link LOCK_WAIT_MS} for a
  * live holder, then throws an `OperationError` naming its pid and command. A
- * signal while waiting ends the wait (see fs/interrupt.ts).
+ * signal while waiting ends the wait (see fs/interrupt.ts). Once it holds the
+ * lock, and before the caller changes anything, it writes a new epoch token.
  */
 export async function acquireLock(
     paths: StatePaths, command: string, waitMs = LOCK_WAIT_MS,
@@ -120,7 +240,19 @@ export async function acquireLock(
     }
 
     trackLock(paths.lock, content)
+    let previous: string | undefined
+    try {
+        previous = await readEpoch(paths)
+        await writeEpoch(paths)
+    } catch (err) {
+        await rm(paths.lock, { force: true })
+        untrackLock(paths.lock)
+        throw err
+    }
+
     return {
+        unchangedSince: (view) => !view.held && view.epoch !== undefined
+            && view.epoch === previous,
         release: async () => {
             const now = await readHolder(paths.lock)
             if (now !== "gone" && now !== "unreadable" && now.pid === process.pid) {
@@ -128,5 +260,33 @@ export async function acquireLock(
             }
             untrackLock(paths.lock)
         },
+    }
+}
+
+/**
+ * Runs `read`, a read of the state made before taking the lock (such as
+ * rollback choosing its generation and reading it). When it fails while
+ * another run held the lock, or took it since, that run's half-done work (a
+ * temp file, a link being replaced, a generation being written or pruned) may
+ * be what it tripped on: the read runs once more holding the lock as
+ * `command` (waiting for it, or failing naming the holder), and only that
+ * result counts. A failure with no other run around is thrown as it is, and
+ * then nothing was created, not even the state dir.
+ */
+export async function readSettled<T>(
+    paths: StatePaths, command: string, read: () => Promise<T>,
+): Promise<T> {
+    const view = await viewLock(paths)
+    try {
+        return await read()
+    } catch (err) {
+        if (interrupted() || !(await lockMovedSince(paths, view))) throw err
+    }
+
+    const lock = await acquireLock(paths, command)
+    try {
+        return await read()
+    } finally {
+        await lock.release()
     }
 }

@@ -17,6 +17,11 @@
 #   SDU_HOME        HOME for the manager (default: the user's home from passwd)
 #   SDU_LOG         file for the manager's own output (default /tmp/sd-user-manager-UID.log)
 #   SDU_LOG_TARGET  SYSTEMD_LOG_TARGET of the manager (default auto)
+#   SDU_UNIT_OUTPUT set to "inherit": units write their output into the
+#                   manager's log (SDU_LOG). There is no journald here, so
+#                   without it their output is lost (systemd sends it to
+#                   /dev/null when it cannot reach the journal); with it, the
+#                   log stands in for the journal and tests can read it.
 #
 # The marker is created only if missing, and removed by the stop of the last
 # manager started by this script, and only if this script created it.
@@ -96,15 +101,22 @@ start() {
         mkdir -p "$h/$cgroup" && chown -R "$uid:$gid" "$h/$cgroup" || exit 1
     done
 
+    output=()
+    case ${SDU_UNIT_OUTPUT:-} in
+    "") ;;
+    inherit) output=(--default-standard-output=inherit --default-standard-error=inherit) ;;
+    *) echo "$0: SDU_UNIT_OUTPUT must be empty or inherit" >&2; exit 2 ;;
+    esac
+
     # The child first moves itself, and only itself, into the new cgroup, then
     # becomes the manager with a clean environment.
     setsid bash -c '
         for h in $1; do echo $$ > "$h/$2/cgroup.procs" || exit 1; done
         exec setpriv --reuid="$3" --regid="$4" --init-groups env -i HOME="$5" USER="$6" \
             LOGNAME="$6" SHELL=/bin/sh PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-            XDG_RUNTIME_DIR="$7" SYSTEMD_LOG_TARGET="$8" "$9" --user
+            XDG_RUNTIME_DIR="$7" SYSTEMD_LOG_TARGET="$8" "$9" --user "${@:10}"
     ' sd-user-manager "$hierarchies" "$cgroup" "$uid" "$gid" "$home" "$user" "$runtime" \
-        "${SDU_LOG_TARGET:-auto}" "$MANAGER" </dev/null >>"$log" 2>&1 9>&- &
+        "${SDU_LOG_TARGET:-auto}" "$MANAGER" "${output[@]}" </dev/null >>"$log" 2>&1 9>&- &
     child=$!
 
     for i in $(seq 1 $START_TRIES); do

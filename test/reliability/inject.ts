@@ -24,7 +24,13 @@
  * - `RELIABILITY_SWAP=FOLDER>TARGET`: when the `pending` mark is set (after the
  *   check, before any output is written), move FOLDER away and put a symlink
  *   to TARGET in its place.
+ * - `RELIABILITY_READS=F`: append one line per file opened or read without
+ *   writing (`read PATH`), to count how often a run looks at a file.
+ * - `RELIABILITY_BEFORE_LOCK=JSON`: just before the run first creates its lock
+ *   file, run the command whose argv is the JSON array, to its end (another
+ *   homeage that takes the lock between activate's check and its lock).
  */
+import { execFileSync } from "node:child_process"
 import { appendFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs"
 import type { FileHandle } from "node:fs/promises"
 import { createRequire, syncBuiltinESMExports } from "node:module"
@@ -50,6 +56,10 @@ const logFile = env.RELIABILITY_LOG
 const signalName = env.RELIABILITY_SIGNAL as NodeJS.Signals | undefined
 const signalBytes = Number(env.RELIABILITY_SIGNAL_BYTES ?? "0")
 const swap = env.RELIABILITY_SWAP?.split(">")
+const readsFile = env.RELIABILITY_READS
+const beforeLock = env.RELIABILITY_BEFORE_LOCK === undefined ? undefined
+    : JSON.parse(env.RELIABILITY_BEFORE_LOCK) as string[]
+let beforeLockDone = false
 let steps = 0
 let signalled = false
 let swapped = false
@@ -130,10 +140,34 @@ for (const name of ["rename", "symlink", "rm", "unlink", "rmdir", "mkdir", "chmo
     })
 }
 
+/** Runs the `RELIABILITY_BEFORE_LOCK` command once, before the lock file is first created. */
+function runBeforeLock(path: unknown): void {
+    if (beforeLock === undefined || beforeLockDone || basename(String(path)) !== "lock") return
+    beforeLockDone = true
+    const [file, ...args] = beforeLock
+    if (file === undefined) return
+    execFileSync(file, args, { stdio: ["ignore", "ignore", "inherit"] })
+    log(`ran ${beforeLock.join(" ")}`)
+}
+
+function noteRead(path: unknown): void {
+    if (readsFile !== undefined) appendFileSync(readsFile, `read ${String(path)}\n`)
+}
+
+if (readsFile !== undefined) {
+    const originalReadFile = fsp.readFile as AnyFunction
+    fsp.readFile = (...args: unknown[]): unknown => {
+        noteRead(args[0])
+        return originalReadFile(...args)
+    }
+}
+
 const originalOpen = fsp.open as (...args: unknown[]) => Promise<FileHandle>
 fsp.open = async (...args: unknown[]): Promise<FileHandle> => {
     const mutating = mutatingFlags(args[1])
+    if (!mutating) noteRead(args[0])
     if (mutating) {
+        runBeforeLock(args[0])
         plant(args[0])
         if (step("open", args[0])) die()
     }
