@@ -7,7 +7,7 @@
  *
  * Usage: node dist/scripts/bundle.js (run by `npm run build`).
  */
-import { existsSync, rmSync } from "node:fs"
+import { existsSync, renameSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -15,6 +15,9 @@ import { build } from "esbuild"
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const OUT_DIR = join(ROOT, "dist", "cli")
+/** Built here first, then swapped in, so a run of the CLI meanwhile sees a whole bundle. */
+const NEW_DIR = `${OUT_DIR}.new`
+const OLD_DIR = `${OUT_DIR}.old`
 
 /** Entry points: the command line, and any worker a command starts by file name. */
 const ENTRIES = ["src/cli/main.ts", "src/age/payload-worker.ts"]
@@ -27,11 +30,11 @@ const ENTRIES = ["src/cli/main.ts", "src/age/payload-worker.ts"]
 const REQUIRE_SHIM = "import { createRequire as homeageRequire } from \"node:module\"\n" +
     "const require = homeageRequire(import.meta.url)"
 
-rmSync(OUT_DIR, { recursive: true, force: true })
+rmSync(NEW_DIR, { recursive: true, force: true })
 await build({
     absWorkingDir: ROOT,
     entryPoints: ENTRIES,
-    outdir: OUT_DIR,
+    outdir: NEW_DIR,
     entryNames: "[name]",
     bundle: true,
     splitting: true,
@@ -44,3 +47,8 @@ await build({
     banner: { js: REQUIRE_SHIM },
     logLevel: "warning",
 })
+
+rmSync(OLD_DIR, { recursive: true, force: true })
+if (existsSync(OUT_DIR)) renameSync(OUT_DIR, OLD_DIR)
+renameSync(NEW_DIR, OUT_DIR)
+rmSync(OLD_DIR, { recursive: true, force: true })
