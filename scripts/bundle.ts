@@ -19,9 +19,8 @@ const OUT_DIR = join(ROOT, "dist", "cli")
 const NEW_DIR = `${OUT_DIR}.new`
 const OLD_DIR = `${OUT_DIR}.old`
 
-/** Entry points: the command line, and any worker a command starts by file name. */
-const ENTRIES = ["src/cli/main.ts", "src/age/payload-worker.ts"]
-    .filter((entry) => existsSync(join(ROOT, entry)))
+/** The entry point: the command line; each command is a chunk it loads when it runs. */
+const ENTRIES = ["src/cli/main.ts"]
 
 /**
  * CommonJS dependencies call `require` for Node's built-in modules; an ES

@@ -16,13 +16,10 @@ import type { DecryptFailureKind } from "./failure.js"
 import { concat, headerMac, readHeader, sameMac } from "./format.js"
 import { loadedIdentities } from "./identities.js"
 import type { IdentitySet } from "./identities.js"
-import { ByteReader, bytesSource } from "./reader.js"
+import { ByteReader, FileSource, bytesSource } from "./reader.js"
 import type { ByteSource } from "./reader.js"
 import { decryptPayload } from "./stream.js"
 import type { ChunkSink } from "./stream.js"
-
-/** Bytes read from an input file at once (1 MiB). */
-const READ_BYTES = 1024 * 1024
 
 /** What to do about each kind of failure, said after what happened. */
 const ADVICE: Record<DecryptFailureKind, string> = {
@@ -37,20 +34,24 @@ const ADVICE: Record<DecryptFailureKind, string> = {
 
 /**
  * Decrypts the age file read from `source`, handing plaintext to `sink` chunk
- * by chunk as each chunk is authenticated. Throws a {@link DecryptError}
- * (message starting with `what`) on any failure; chunks already given to
- * `sink` are then incomplete and must be discarded, which
- * {@link decrypt} and {@link decryptToFile} do.
+ * by chunk as each chunk is authenticated, in order. Throws a
+ * {@link DecryptError} (message starting with `what`) on any failure; chunks
+ * already given to `sink` are then incomplete and must be discarded, which
+ * {@link decrypt} and {@link decryptToFile} do. A file from {@link openInput}
+ * is closed when this returns or throws.
  */
 export async function decryptStream(
     source: ByteSource, identities: IdentitySet, what: string, sink: ChunkSink,
 ): Promise<void> {
     const set = loadedIdentities(identities)
+    const file = source instanceof FileSource ? source : undefined
     try {
         const outer = new ByteReader(source)
         const reader = await looksArmored(outer) ? new ByteReader(decodeArmor(outer)) : outer
 
         const header = await readHeader(reader)
+        // The header is parsed: no view of the file's bytes is kept from here on.
+        file?.reuseBuffers()
         const fileKey = await set.unwrap(header.stanzas, what)
         if (!sameMac(headerMac(fileKey, header.macInput), header.mac)) {
             throw new FormatProblem("hmac", "")
@@ -64,6 +65,8 @@ export async function decryptStream(
             throw new DecryptError(err.kind, message, { cause: err })
         }
         throw err
+    } finally {
+        await file?.close()
     }
 }
 
@@ -87,8 +90,8 @@ export async function decrypt(
 
 /**
  * Decrypts the age file `input` (a path, or a byte source such as standard
- * input) into `outPath` with permission bits `mode`, using memory for one chunk
- * at a time (64 KiB), whatever the file's size. The plaintext goes to an
+ * input) into `outPath` with permission bits `mode`, using a bounded amount of
+ * memory (a few MiB) whatever the file's size. The plaintext goes to an
  * exclusive, no-follow temp file with a random name in `outPath`'s folder,
  * created with `mode`; it is renamed over `outPath` only once the whole file
  * is verified, and removed on every failure, including SIGINT and SIGTERM.
@@ -101,14 +104,24 @@ export async function decryptToFile(
     what: string,
 ): Promise<void> {
     const source = typeof input === "string" ? await openInput(input) : input
-    await writeThroughTemp(outPath, mode, (sink) => decryptStream(source, identities, what, sink))
+    try {
+        await writeThroughTemp(outPath, mode,
+            (sink) => decryptStream(source, identities, what, sink))
+    } finally {
+        // Also when the output could not be created and nothing was read.
+        if (source instanceof FileSource) await source.close()
+    }
 }
 
-/** Opens a file for streaming, failing early (before any output exists) if it cannot be read. */
+/**
+ * Opens a file for streaming, failing early (before any output exists) if it
+ * cannot be opened. The file is read 1 MiB at a time into reused buffers (see
+ * {@link FileSource}).
+ */
 export async function openInput(path: string): Promise<ByteSource> {
     try {
         const handle = await open(path, "r")
-        return handle.createReadStream({ highWaterMark: READ_BYTES })
+        return new FileSource(handle)
     } catch (err) {
         throw new OperationError(`cannot read ${path}: ${fileReason(err, path, "read")}`,
             { cause: err })

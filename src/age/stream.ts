@@ -8,31 +8,19 @@
  * Node.js build this package supports; it runs about ten times faster than a
  * JavaScript implementation, which matters for large files.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
+import { hkdfSync, randomBytes } from "node:crypto"
 
+import {
+    CHUNK_BYTES, SEALED_CHUNK_BYTES, TAG_BYTES, openChunk as open, sealChunk as seal,
+} from "./chunks.js"
 import { FormatProblem } from "./failure.js"
 import type { ByteReader } from "./reader.js"
-
-/** Plaintext bytes per chunk (64 KiB). */
-export const CHUNK_BYTES = 64 * 1024
-
-/** Bytes of the Poly1305 tag sealed onto each chunk. */
-const TAG_BYTES = 16
-
-/** Ciphertext bytes of a full chunk. */
-const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES
 
 /** Bytes of the payload nonce that follows the header. */
 export const PAYLOAD_NONCE_BYTES = 16
 
-/** Bytes of the per-chunk nonce: an 11-byte counter and the last-chunk flag. */
-const CHUNK_NONCE_BYTES = 12
-
 /** Bytes of the payload key. */
 const PAYLOAD_KEY_BYTES = 32
-
-/** The cipher's name in node:crypto. */
-const AEAD = "chacha20-poly1305"
 
 const PAYLOAD_LABEL = Buffer.from("payload")
 
@@ -44,58 +32,17 @@ export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
     return new Uint8Array(hkdfSync("sha256", fileKey, nonce, PAYLOAD_LABEL, PAYLOAD_KEY_BYTES))
 }
 
-/** The STREAM nonce of chunk `index`: an 11-byte big-endian counter, then the last flag. */
-function chunkNonce(index: number, last: boolean): Buffer {
-    const nonce = Buffer.alloc(CHUNK_NONCE_BYTES)
-    let counter = index
-    for (let i = CHUNK_NONCE_BYTES - 2; i >= 0 && counter > 0; i--) {
-        nonce[i] = counter % 256
-        counter = Math.floor(counter / 256)
-    }
-    nonce[CHUNK_NONCE_BYTES - 1] = last ? 1 : 0
-    return nonce
-}
-
-/**
- * Opens one sealed chunk; `undefined` when it does not authenticate with this
- * nonce. The plaintext is returned only after the tag is verified.
- */
-function open(
-    key: Uint8Array, index: number, last: boolean, sealed: Uint8Array,
-): Uint8Array | undefined {
-    if (sealed.length < TAG_BYTES) return undefined
-    const split = sealed.length - TAG_BYTES
-    const decipher = createDecipheriv(AEAD, key, chunkNonce(index, last),
-        { authTagLength: TAG_BYTES })
-    decipher.setAuthTag(sealed.subarray(split))
-    const plain = decipher.update(sealed.subarray(0, split))
-    try {
-        decipher.final()
-    } catch {
-        return undefined
-    }
-    return plain
-}
-
-/** Seals one chunk: its ciphertext followed by the tag. */
-function seal(key: Uint8Array, index: number, last: boolean, plain: Uint8Array): Uint8Array {
-    const cipher = createCipheriv(AEAD, key, chunkNonce(index, last),
-        { authTagLength: TAG_BYTES })
-    const sealed = Buffer.allocUnsafe(plain.length + TAG_BYTES)
-    const body = cipher.update(plain)
-    body.copy(sealed)
-    cipher.final()
-    cipher.getAuthTag().copy(sealed, plain.length)
-    return sealed
-}
-
 /**
  * Decrypts the payload that `reader` is positioned at (the nonce first) and
- * hands each chunk to `sink` once that chunk is authenticated. Throws a
- * {@link FormatProblem} (`truncated` or `payload`) when the payload is
- * incomplete, a chunk fails, the last chunk is empty without being the only
- * one, or data follows the last chunk. Chunks given to `sink` before a failure
- * are genuine but incomplete: callers must discard them when this throws.
+ * hands each chunk to `sink` once that chunk is authenticated, in order.
+ * Throws a {@link FormatProblem} (`truncated` or `payload`) when the payload
+ * is incomplete, a chunk fails, the last chunk is empty without being the only
+ * one, or data follows the last chunk; the first such problem in the file is
+ * the one reported. Chunks given to `sink` before a failure are genuine but
+ * incomplete: callers must discard them when this throws.
+ *
+ * Each chunk is opened where it lies in the reader's buffer; only a chunk
+ * split between two reads of the source is copied first.
  */
 export async function decryptPayload(
     reader: ByteReader, fileKey: Uint8Array, sink: ChunkSink,

@@ -2,18 +2,22 @@
  * The age layer's crypto runs through node:crypto (OpenSSL), not JavaScript:
  * these tests count the node:crypto calls a decryption makes (by swapping
  * node:crypto's exports for counting wrappers, which reach our modules'
- * imports through `syncBuiltinESMExports`), check that a CLI run loads no
- * JavaScript crypto package at all, and check the Edwards-to-Montgomery
- * mapping of ssh-ed25519 recipients against @noble/curves.
+ * imports through `syncBuiltinESMExports`), in this process and, through a
+ * `--import` hook, in the bundled CLI, where V8's coverage also shows that no
+ * JavaScript ChaCha20 or X25519 function ran (and does show it for a file
+ * that needs them); and they check the Edwards-to-Montgomery mapping of
+ * ssh-ed25519 recipients against @noble/curves.
  */
 import assert from "node:assert/strict"
 import crypto from "node:crypto"
-import { readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs"
 import { syncBuiltinESMExports } from "node:module"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
 import { ed25519 } from "@noble/curves/ed25519.js"
+import { generateHybridIdentity, identityToRecipient } from "age-encryption"
 import fc from "fast-check"
 
 import {
@@ -150,35 +154,154 @@ test("encrypt: the stanza and every chunk sealed by node:crypto", async () => {
     assert.deepEqual(back, Buffer.from(plaintext))
 })
 
-test("homeage decrypt of X25519 and ssh-ed25519 files loads no JavaScript crypto", async () => {
-    const log = join(folder.dir, "modules.log")
-    const hook = join(folder.dir, "hook.mjs")
-    const loader = 'import { appendFileSync } from "node:fs"\n'
-        + "export async function load(url, context, next) {\n"
-        + `    appendFileSync(${JSON.stringify(log)}, url + "\\n")\n`
-        + "    return next(url, context)\n}\n"
-    writeFileSync(hook, 'import { register } from "node:module"\n'
-        + `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(loader)}`)})\n`)
+/**
+ * A module counting the {@link COUNTED} node:crypto calls of a CLI process,
+ * loaded with `--import` before the CLI, which writes the counts as JSON to
+ * `countsFile` when the process exits.
+ */
+function cryptoHook(countsFile: string): string {
+    return 'import crypto from "node:crypto"\n'
+        + 'import { writeFileSync } from "node:fs"\n'
+        + 'import { syncBuiltinESMExports } from "node:module"\n'
+        + "const counts = {}\n"
+        + `for (const name of ${JSON.stringify(COUNTED)}) {\n`
+        + "    const original = crypto[name]\n"
+        + "    crypto[name] = (...args) => {\n"
+        + '        const key = typeof args[0] === "string" ? `${name} ${args[0]}` : name\n'
+        + "        counts[key] = (counts[key] ?? 0) + 1\n"
+        + "        return original(...args)\n"
+        + "    }\n"
+        + "}\n"
+        + "syncBuiltinESMExports()\n"
+        + `const file = ${JSON.stringify(countsFile)}\n`
+        + 'process.on("exit", () => writeFileSync(file, JSON.stringify(counts)))\n'
+}
 
-    const cases: [string, string][] = [
-        [binaryFile, keyFile], [armoredFile, keyFile], [sshFile, sshKey],
-    ]
-    for (const [file, key] of cases) {
-        writeFileSync(log, "")
-        const out = join(folder.dir, "cli-out")
-        const result = await homeage(["decrypt", "-i", key, "-o", out, file], {
-            env: { NODE_OPTIONS: `--import ${hook}` },
-        })
-        assert.equal(result.code, 0, result.stderr)
+/** What V8's coverage says of one function: its range in the script and how often it ran. */
+interface FunctionCoverage {
+    functionName: string
+    ranges: { startOffset: number, endOffset: number, count: number }[]
+}
+
+/** V8's coverage of one script, as written under `NODE_V8_COVERAGE`. */
+interface ScriptCoverage {
+    url: string
+    functions: FunctionCoverage[]
+}
+
+/**
+ * The name esbuild's `keepNames` gives a function in a minified bundle: a call
+ * `helper(fn,"name")` right after a function declaration, or `,"name")` right
+ * after a function passed to that helper.
+ */
+const KEPT_AFTER_DECLARATION = /^;?[\w$]+\(([\w$]+),"([\w$]+)"\)/
+const KEPT_AFTER_EXPRESSION = /^,"([\w$]+)"\)/
+
+/** Characters read after a function's end to find its kept name. */
+const KEPT_NAME_WINDOW = 200
+
+/** The source name of a function that ran: its kept name in a bundle, else V8's name. */
+function sourceName(script: string, fn: FunctionCoverage, end: number): string {
+    const after = script.slice(end, end + KEPT_NAME_WINDOW)
+    const declared = KEPT_AFTER_DECLARATION.exec(after)
+    if (declared?.[1] === fn.functionName && declared[2] !== undefined) return declared[2]
+    return KEPT_AFTER_EXPRESSION.exec(after)?.[1] ?? fn.functionName
+}
+
+/** The source names of the functions that ran in the JavaScript files of a coverage folder. */
+function functionsThatRan(coverageDir: string): Set<string> {
+    const ran = new Set<string>()
+    for (const entry of readdirSync(coverageDir)) {
+        const report = JSON.parse(readFileSync(join(coverageDir, entry), "utf8")) as {
+            result: ScriptCoverage[]
+        }
+        for (const script of report.result) {
+            if (!script.url.startsWith("file:")) continue
+            const source = readFileSync(fileURLToPath(script.url), "utf8")
+            for (const fn of script.functions) {
+                const whole = fn.ranges[0]
+                if (whole === undefined || whole.count === 0) continue
+                ran.add(sourceName(source, fn, whole.endOffset))
+            }
+        }
+    }
+    return ran
+}
+
+/** What a probed CLI run did: its result, its node:crypto calls, the functions that ran. */
+interface ProbedRun {
+    code: number | null
+    stderr: string
+    calls: Record<string, number>
+    ran: Set<string>
+}
+
+/**
+ * Runs `homeage ARGS…` as users run it (the bundled command line), with the
+ * node:crypto calls counted by a `--import` hook and V8's coverage of every
+ * function that ran (`NODE_V8_COVERAGE`).
+ */
+async function probedCli(args: string[]): Promise<ProbedRun> {
+    const probe = mkdtempSync(join(folder.dir, "probe-"))
+    const counts = join(probe, "counts.json")
+    const coverage = join(probe, "coverage")
+    const hook = join(probe, "hook.mjs")
+    writeFileSync(hook, cryptoHook(counts))
+
+    const result = await homeage(args, {
+        env: { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`, NODE_V8_COVERAGE: coverage },
+    })
+
+    const calls = JSON.parse(readFileSync(counts, "utf8")) as Record<string, number>
+    return { code: result.code, stderr: result.stderr, calls, ran: functionsThatRan(coverage) }
+}
+
+/**
+ * Functions of JavaScript crypto (@noble), by source name: the ChaCha20 block
+ * function, which every ChaCha20-Poly1305 seal or open runs, and the X25519
+ * functions, one of which every X25519 operation runs (a public key from its
+ * fixed-base table, a shared secret through the ladder).
+ */
+const JAVASCRIPT_CRYPTO = ["chachaCore", "scalarMult", "scalarMultBase", "montgomeryLadder"]
+
+/** Functions of our payload decryption through node:crypto, by source name. */
+const NATIVE_PAYLOAD = ["decryptPayload", "openChunk"]
+
+test("homeage decrypt of X25519 and ssh-ed25519 files runs node:crypto, no JavaScript crypto",
+    async () => {
+        const cases: [string, string, number][] = [
+            [binaryFile, keyFile, 1], [armoredFile, keyFile, 1], [sshFile, sshKey, 2],
+        ]
+        for (const [file, key, diffieHellman] of cases) {
+            const out = join(folder.dir, "cli-out")
+            const run = await probedCli(["decrypt", "-i", key, "-o", out, file])
+            assert.equal(run.code, 0, run.stderr)
+            assert.deepEqual(readFileSync(out), Buffer.from(plaintext))
+
+            assert.equal(run.calls["createDecipheriv chacha20-poly1305"], 1 + CHUNKS, file)
+            assert.equal(run.calls.diffieHellman, diffieHellman, file)
+            for (const name of NATIVE_PAYLOAD) assert.ok(run.ran.has(name), `${name} ran`)
+            assert.deepEqual(JAVASCRIPT_CRYPTO.filter((name) => run.ran.has(name)), [], file)
+        }
+    })
+
+test("the same probe sees JavaScript crypto run: a post-quantum file (typage, @noble)",
+    async () => {
+        const identity = await generateHybridIdentity()
+        const pqKey = join(folder.dir, "pq.txt")
+        writeFileSync(pqKey, `${identity}\n`, { mode: 0o600 })
+        const recipient = parseRecipient(await identityToRecipient(identity), "pq")
+        const pqFile = join(folder.dir, "pq.age")
+        writeFileSync(pqFile, await encrypt(plaintext, [recipient]))
+
+        const out = join(folder.dir, "pq-out")
+        const run = await probedCli(["decrypt", "-i", pqKey, "-o", out, pqFile])
+        assert.equal(run.code, 0, run.stderr)
         assert.deepEqual(readFileSync(out), Buffer.from(plaintext))
 
-        const loaded = readFileSync(log, "utf8").split("\n")
-        assert.ok(loaded.some((url) => url.endsWith("/dist/src/age/x25519.js")), "hook ran")
-        const javascriptCrypto = loaded.filter((url) =>
-            /node_modules\/(@noble\/|age-encryption\/|bcrypt-pbkdf\/)/.test(url))
-        assert.deepEqual(javascriptCrypto, [], file)
-    }
-})
+        assert.deepEqual(JAVASCRIPT_CRYPTO.filter((name) => run.ran.has(name)), JAVASCRIPT_CRYPTO)
+        assert.equal(run.calls["createDecipheriv chacha20-poly1305"], CHUNKS)
+    })
 
 /** The 8 Ed25519 points of small order, canonically encoded. */
 const LOW_ORDER_POINTS = [
