@@ -4,7 +4,8 @@
  */
 import { interrupted, setInterruptNote } from "../fs/interrupt.js"
 import { acquireLock, lockMovedSince, viewLock, type LockView } from "../generations/lock.js"
-import type { Manifest } from "../generations/manifest.js"
+import { rewriteGeneration } from "../generations/generations.js"
+import { lacksDigest, type Manifest } from "../generations/manifest.js"
 import type { StatePaths } from "../generations/state.js"
 import type { Desired } from "./desired.js"
 import { planActivation, type Plan, type PlanOptions } from "./plan.js"
@@ -151,6 +152,11 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
             plan = await planActivation(desired, planOptions)
         }
         result = await applyPlan(plan, options)
+        // The current generation, kept as it was, gets its digest if it has none
+        // yet, so that the next runs read it without the schema.
+        if (result.unchanged && plan.current !== undefined && lacksDigest(plan.current)) {
+            await rewriteGeneration(options.paths, plan.current)
+        }
     } finally {
         await lock.release()
     }

@@ -4,7 +4,8 @@
  * secrets' outputs as check problems.
  */
 import {
-    environment, findConfigFile, findConflicts, loadConfig, type Config, type Environment,
+    cacheValidatedConfig, environment, findConfigFile, findConflicts, loadConfig, type Config,
+    type Environment,
 } from "../config/index.js"
 import { statePaths, type StatePaths } from "../generations/state.js"
 import { desiredFromConfig, type Desired } from "./desired.js"
@@ -22,7 +23,8 @@ export interface ActivationInput {
 /**
  * Finds and loads the config (`--config` value, else the SPEC §3 search),
  * reads every source, and finds conflicts, outputs in or above the state dir
- * included. Config errors throw a `UsageError`
+ * included. A config validated before is taken from the state dir's cache
+ * (see config/cache.ts). Config errors throw a `UsageError`
  * (exit 2); unreadable sources and unknown owners become check problems.
  */
 export async function loadActivationInput(
@@ -30,8 +32,8 @@ export async function loadActivationInput(
 ): Promise<ActivationInput> {
     const env = environment(processEnv)
     const file = findConfigFile({ explicit, env, cwd })
-    const config = await loadConfig(file, env)
     const paths = stateFor(env)
+    const config = await loadConfig(file, env, { cacheFile: paths.configCache })
     return {
         config,
         desired: await desiredFromConfig(config),
@@ -39,6 +41,17 @@ export async function loadActivationInput(
         env,
         paths,
     }
+}
+
+/**
+ * Keeps the validated form of `input`'s config in the state dir, so that the
+ * next run with the same config file skips its validation. For a command to
+ * call once its run has succeeded (an `activate` that is not a dry run): a
+ * failing run then leaves the state dir as it was. Does nothing when the
+ * config came from the cache or the state dir does not exist.
+ */
+export async function rememberConfig(input: ActivationInput): Promise<void> {
+    await cacheValidatedConfig(input.config, input.paths.configCache)
 }
 
 /** The state dir for a resolved environment. */

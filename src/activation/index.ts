@@ -26,4 +26,6 @@ export { showPath, silentReporter, type Reporter } from "./report.js"
 export {
     checkRuntimeDir, launchdRuntimeDirWarning, type RuntimeDirCheck,
 } from "./runtime-dir.js"
-export { loadActivationInput, stateFor, type ActivationInput } from "./from-config.js"
+export {
+    loadActivationInput, rememberConfig, stateFor, type ActivationInput,
+} from "./from-config.js"

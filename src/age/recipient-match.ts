@@ -10,16 +10,13 @@
  * stanza means the file is passphrase-encrypted. Two lists of the same length
  * and types but different X25519 keys therefore look the same here.
  */
-import { armor } from "age-encryption"
-
 import { OperationError, messageOf } from "../errors.js"
+import { ARMOR_BEGIN, ARMOR_END } from "./armor.js"
+import { decodeBase64 } from "./base64.js"
 import { keyTag, parsePublicKeyLine } from "./ssh/public-key.js"
 
 /** The first line of an age file. */
 const VERSION_LINE = "age-encryption.org/v1"
-
-/** The first line of an ASCII-armored age file. */
-const ARMOR_HEADER = "-----BEGIN AGE ENCRYPTED FILE-----"
 
 /** The largest header read (1 MiB); real headers are a few hundred bytes per recipient. */
 const MAX_HEADER_BYTES = 1024 * 1024
@@ -72,8 +69,8 @@ export interface RecipientMatchInput {
  * header after optional leading whitespace.
  */
 export function isArmored(file: Uint8Array): boolean {
-    const start = Buffer.from(file.subarray(0, ARMOR_HEADER.length + 64)).toString("latin1")
-    return start.trimStart().startsWith(ARMOR_HEADER)
+    const start = Buffer.from(file.subarray(0, ARMOR_BEGIN.length + 64)).toString("latin1")
+    return start.trimStart().startsWith(ARMOR_BEGIN)
 }
 
 /**
@@ -85,7 +82,7 @@ export function isArmored(file: Uint8Array): boolean {
  * problem.
  */
 export function readHeaderStanzas(file: Uint8Array): HeaderStanza[] {
-    const binary = isArmored(file) ? armor.decode(Buffer.from(file).toString("latin1")) : file
+    const binary = isArmored(file) ? dearmor(file) : file
     const end = Math.min(binary.length, MAX_HEADER_BYTES)
     const text = Buffer.from(binary.subarray(0, end)).toString("latin1")
     const lines = text.split("\n")
@@ -111,6 +108,37 @@ export function readHeaderStanzas(file: Uint8Array): HeaderStanza[] {
         // Grease stanzas (rage writes them) stand for no recipient.
         if (!type.endsWith("-grease")) stanzas.push({ type, args: rest })
     }
+}
+
+/** Characters on a full armor line: 48 bytes of base64. */
+const ARMOR_COLUMNS = 64
+
+/**
+ * The binary file inside an armored one, for reading its header only. The
+ * armor is checked line by line as age writes it (the BEGIN and END lines,
+ * full 64-column lines of canonical padded base64, a shorter last one, LF or
+ * CRLF, whitespace around), in one pass over a file already in memory;
+ * age/armor.ts, which streams, is the strict reader that decryption uses.
+ */
+function dearmor(file: Uint8Array): Uint8Array {
+    const lines = Buffer.from(file).toString("latin1").trim().split(/\r?\n/)
+    if (lines[0] !== ARMOR_BEGIN) throw new Error(`the armor does not start with ${ARMOR_BEGIN}`)
+    if (lines.length < 2 || lines[lines.length - 1] !== ARMOR_END) {
+        throw new Error(`the armor does not end with ${ARMOR_END}`)
+    }
+
+    const body = lines.slice(1, -1)
+    const pieces: Uint8Array[] = []
+    for (const [i, line] of body.entries()) {
+        const last = i === body.length - 1
+        const bytes = decodeBase64(line, true)
+        if (bytes === undefined || line.length === 0 || line.length > ARMOR_COLUMNS
+            || (!last && line.length < ARMOR_COLUMNS)) {
+            throw new Error(`armor line ${i + 2} is not a line of age armor`)
+        }
+        pieces.push(bytes)
+    }
+    return Buffer.concat(pieces)
 }
 
 /** Full body lines hold 48 bytes, 64 base64 characters. */

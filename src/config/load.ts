@@ -3,20 +3,28 @@
  * schema, apply defaults, expand every path and check what needs the disk
  * (sources) or the age layer (recipients). Every problem of the file is
  * reported at once, each with its key path.
+ *
+ * The schema (zod), the TOML and YAML parsers and the age layer are loaded
+ * only when a file is validated; a file validated before is taken from the
+ * cache (see cache.ts), and only its paths are resolved again.
  */
 import { realpath, stat } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 
-import * as age from "../age/index.js"
+import type { Recipient } from "../age/types.js"
 import { UsageError, errnoOf, messageOf } from "../errors.js"
+import {
+    type ConfigCacheKey, configDigest, countConfigValidation, readConfigCache, validatorVersion,
+    writeConfigCache,
+} from "./cache.js"
 import type { Environment } from "./environment.js"
 import { type Expansion, resolvePath } from "./expand.js"
-import { issueMessage, issueProblems } from "./issues.js"
 import { type KeySegment, type Problem, formatKeyPath, formatProblem, sortProblems }
     from "./key-path.js"
 import { nameProblems } from "./names.js"
-import { formatOf, parseConfigText, readConfigText } from "./parse.js"
-import { type ConfigFile, configFileSchema } from "./schema.js"
+import { type ConfigFormat, configText, formatOf, parseConfigText, readConfigBytes }
+    from "./parse.js"
+import type { ConfigFile } from "./schema.js"
 import type { Config, InstallationType, SecretConfig } from "./types.js"
 
 /** Paths of one secret once expanded; a field is `undefined` where it had a problem. */
@@ -81,7 +89,14 @@ async function existing(paths: string[]): Promise<string[]> {
     return paths.filter((_, i) => found[i])
 }
 
-/** Resolves the paths of a parsed file, collecting problems instead of stopping. */
+/** Parses a recipient, throwing a `UsageError` that names `where` (see age/recipients.ts). */
+type RecipientParser = (text: string, where: string) => Recipient
+
+/**
+ * Resolves the paths of a parsed file, collecting problems instead of
+ * stopping. Recipients are checked only when given a parser: a file taken from
+ * the cache had its recipients checked when it was validated.
+ */
 class Resolver {
     readonly problems: Problem[] = []
     private readonly checks: Promise<void>[] = []
@@ -90,6 +105,7 @@ class Resolver {
         private readonly env: Environment,
         private readonly folder: string,
         private readonly allowMissingSources: boolean,
+        private readonly parseRecipient: RecipientParser | undefined,
     ) {}
 
     private report(path: readonly KeySegment[], message: string): void {
@@ -118,14 +134,15 @@ class Resolver {
 
     private recipients(table: Table, path: readonly KeySegment[]): void {
         const list = table.recipients
-        if (!Array.isArray(list)) return
+        const parse = this.parseRecipient
+        if (!Array.isArray(list) || parse === undefined) return
 
         list.forEach((entry: unknown, i) => {
             if (typeof entry !== "string") return
             const at = [...path, "recipients", i]
             const where = formatKeyPath(at)
             try {
-                age.parseRecipient(entry, where)
+                parse(entry, where)
             } catch (err) {
                 if (!(err instanceof UsageError)) throw err
                 const message = err.message
@@ -246,6 +263,57 @@ export interface LoadConfigOptions {
      * A source that exists but is not a readable regular file is still an error.
      */
     allowMissingSources?: boolean
+    /**
+     * Where the validated forms of config files are kept (see cache.ts), a file
+     * in the state dir: bytes validated before are taken from there. It is only
+     * read here; {@link cacheValidatedConfig} writes it once the caller's run
+     * has succeeded. Without it, every load validates.
+     */
+    cacheFile?: string | undefined
+}
+
+/** What {@link cacheValidatedConfig} needs of a config this process validated. */
+interface Validated {
+    key: ConfigCacheKey
+    config: ConfigFile
+}
+
+/** The validated form of each config this process loaded without the cache. */
+const validatedForms = new WeakMap<Config, Validated>()
+
+/**
+ * Keeps the validated form of `config` (as returned by {@link loadConfig}) in
+ * `cacheFile`, so that the next load of the same bytes by this version skips
+ * the parse and the schema. Called by a command once its run has succeeded,
+ * so that a run that fails, or a check, changes nothing in the state dir. Does
+ * nothing for a config that came from the cache, and when the cache file's
+ * folder does not exist (it is never created for this). Never throws, but for
+ * a signal that arrived while writing.
+ */
+export async function cacheValidatedConfig(config: Config, cacheFile: string): Promise<void> {
+    const validated = validatedForms.get(config)
+    if (validated === undefined) return
+
+    await writeConfigCache(cacheFile, validated.key, validated.config)
+}
+
+/** A file's content as the schema accepted it, or every problem the schema found. */
+type Validation =
+    | { ok: true, config: ConfigFile, data: unknown }
+    | { ok: false, problems: Problem[], data: unknown }
+
+/** Parses `bytes` and validates them against the schema, loading both on demand. */
+async function validate(bytes: Uint8Array, format: ConfigFormat, file: string):
+Promise<Validation> {
+    countConfigValidation()
+    const data = await parseConfigText(configText(bytes), format, file)
+    const [{ configFileSchema }, { issueMessage, issueProblems }] = await Promise.all([
+        import("./schema.js"), import("./issues.js"),
+    ])
+
+    const parsed = configFileSchema.safeParse(data, { error: issueMessage })
+    if (parsed.success) return { ok: true, config: parsed.data, data }
+    return { ok: false, problems: issueProblems(parsed.error.issues, data), data }
 }
 
 /**
@@ -256,6 +324,10 @@ export interface LoadConfigOptions {
  * symlinked from a dotfiles checkout finds the secrets beside it there.
  * Conflicts between secrets' outputs are not checked here (see
  * `findConflicts`), so activation can report them with its other checks.
+ * With `options.cacheFile`, bytes this homeage version validated before skip
+ * the parse, the schema and the recipient check; paths are resolved and
+ * sources checked at every load all the same. A validated file is cached by
+ * {@link cacheValidatedConfig}.
  * @throws UsageError naming the file: for a syntax error, with its line and
  *   column; otherwise with every problem of the file in `problems`, each as
  *   `key.path: message`, in the order of the file.
@@ -265,27 +337,34 @@ export async function loadConfig(
 ): Promise<Config> {
     const absolute = resolve(file)
     const format = formatOf(absolute)
-    const text = await readConfigText(absolute)
-    const data = await parseConfigText(text, format, absolute)
+    const bytes = await readConfigBytes(absolute)
+    const key: ConfigCacheKey = {
+        file: absolute, sha256: configDigest(bytes), version: await validatorVersion(),
+    }
+    const cacheFile = options.cacheFile
+    const cached = cacheFile === undefined ? undefined : await readConfigCache(cacheFile, key)
 
-    const parsed = configFileSchema.safeParse(data, { error: issueMessage })
+    const validation: Validation = cached === undefined
+        ? await validate(bytes, format, absolute)
+        : { ok: true, config: cached, data: cached }
+    const parseRecipient = cached === undefined
+        ? (await import("../age/index.js")).parseRecipient
+        : undefined
     const resolver = new Resolver(env, dirname(await realpath(absolute)),
-        options.allowMissingSources ?? false)
+        options.allowMissingSources ?? false, parseRecipient)
+    const data = validation.data
     const resolved = await resolver.resolve(data)
 
-    const problems = [
-        ...(parsed.success ? [] : issueProblems(parsed.error.issues, data)),
-        ...resolver.problems,
-    ]
-    if (!parsed.success || problems.length > 0 || resolved.runtimeDir === undefined) {
+    const problems = [...(validation.ok ? [] : validation.problems), ...resolver.problems]
+    if (!validation.ok || problems.length > 0 || resolved.runtimeDir === undefined) {
         const lines = sortProblems(data, problems).map(formatProblem)
         const count = lines.length === 1 ? "1 error; fix it" : `${lines.length} errors; fix them`
         throw new UsageError(`config file ${absolute} has ${count} and run again`,
             { problems: lines })
     }
 
-    const config = parsed.data
-    return {
+    const config = validation.config
+    const result: Config = {
         file: absolute,
         identityPaths: resolved.identityPaths,
         runtimeDir: resolved.runtimeDir,
@@ -296,4 +375,6 @@ export async function loadConfig(
         secrets: Object.keys(config.secrets).map((name) =>
             buildSecret(name, config, resolved.secrets.get(name))),
     }
+    if (cached === undefined) validatedForms.set(result, { key, config })
+    return result
 }

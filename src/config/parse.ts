@@ -34,8 +34,11 @@ export function formatOf(file: string): ConfigFormat {
         + "or *.json")
 }
 
-/** Reads a config file as UTF-8 text, without a byte-order mark. */
-export async function readConfigText(file: string): Promise<string> {
+/**
+ * Reads a config file's bytes. Throws a `UsageError` naming the file and the
+ * fix when it is missing, unreadable, not a regular file or too large.
+ */
+export async function readConfigBytes(file: string): Promise<Buffer> {
     try {
         const info = await stat(file)
         if (!info.isFile()) throw new UsageError(`config file ${file} is not a regular file`)
@@ -43,8 +46,7 @@ export async function readConfigText(file: string): Promise<string> {
             throw new UsageError(`config file ${file} is ${info.size} bytes, more than the `
                 + `${MAX_CONFIG_BYTES} a config file may have`)
         }
-        const text = await readFile(file, "utf8")
-        return text.startsWith("\uFEFF") ? text.slice(1) : text
+        return await readFile(file)
     } catch (err) {
         if (err instanceof UsageError) throw err
         const reason = errnoOf(err) === "ENOENT" ? "does not exist" : `cannot be read: ${
@@ -53,6 +55,17 @@ export async function readConfigText(file: string): Promise<string> {
             + "--config FILE or $HOMEAGE_CONFIG, or run `homeage init` to write one",
         { cause: err })
     }
+}
+
+/** A config file's bytes as UTF-8 text, without a byte-order mark. */
+export function configText(bytes: Uint8Array): string {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8")
+    return text.startsWith("\uFEFF") ? text.slice(1) : text
+}
+
+/** Reads a config file as UTF-8 text, without a byte-order mark. */
+export async function readConfigText(file: string): Promise<string> {
+    return configText(await readConfigBytes(file))
 }
 
 function syntaxError(file: string, format: ConfigFormat, problems: string[], cause?: unknown):
@@ -82,7 +95,9 @@ async function parseTomlText(text: string, file: string): Promise<unknown> {
 }
 
 async function parseYamlText(text: string, file: string): Promise<unknown> {
-    const { parseDocument } = await import("yaml")
+    // `yaml` is a CommonJS package: its exports object is the default export,
+    // both in Node.js and in the bundle (which has no named exports for it).
+    const { parseDocument } = (await import("yaml")).default
     const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
     if (document.errors.length > 0) {
         const problems = document.errors.map((error) => {

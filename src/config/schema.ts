@@ -2,16 +2,16 @@
  * The config file's schema (SPEC §3), shared by TOML, YAML and JSON, and the
  * JSON Schema generated from it for editor completion. Checks that need the
  * environment or the disk (paths, sources, recipients) are in `load.ts`.
+ * Nothing here may depend on the environment or the working folder: a file's
+ * validated form is cached by its bytes alone (see cache.ts). Loading zod is
+ * slow, so this module is loaded with `import()`, only to validate.
  */
 import * as z from "zod"
 
+import { DEFAULT_GENERATIONS_TO_KEEP, DEFAULT_MODE } from "./defaults.js"
 import { NAME_PATTERN } from "./names.js"
 
-/** The `mode` a secret gets when it declares none: readable by its owner only. */
-export const DEFAULT_MODE = "0400"
-
-/** How many generations are kept when the config says nothing. */
-export const DEFAULT_GENERATIONS_TO_KEEP = 10
+export { DEFAULT_GENERATIONS_TO_KEEP, DEFAULT_MODE }
 
 /** An octal mode of three digits, with an optional leading 0. */
 const MODE_PATTERN = /^0?[0-7]{3}$/

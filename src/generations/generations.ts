@@ -10,7 +10,9 @@ import { OperationError, errnoOf } from "../errors.js"
 import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
 import { fsReason } from "../fs/errno.js"
 import { ensureStateDirs, verifyStateDir, type StatePaths } from "./state.js"
-import { parseManifest, serializeManifest, type Manifest } from "./manifest.js"
+import {
+    parseManifest, serializeManifest, validateManifest, type Manifest,
+} from "./manifest.js"
 import { pruneStore } from "./store.js"
 
 /** Mode of manifest files. */
@@ -70,7 +72,10 @@ export function pendingGeneration(paths: StatePaths): Promise<number | undefined
     return pointer(paths, paths.pending)
 }
 
-/** Reads generation `n`'s manifest. */
+/**
+ * Reads generation `n`'s manifest. One that homeage wrote and nobody changed
+ * is read without the schema (see {@link parseManifest}).
+ */
 export async function readGeneration(paths: StatePaths, n: number): Promise<Manifest> {
     const file = generationFile(paths, n)
     let text: string
@@ -95,7 +100,8 @@ export async function readCurrent(paths: StatePaths): Promise<Manifest | undefin
 
 /**
  * Writes `manifest` as a new generation numbered after every stored one, and
- * returns it with its number. It is not made current: see {@link setCurrent}.
+ * returns it with its number. It is validated against the schema first, so
+ * that its digest vouches for a valid manifest. It is not made current: see {@link setCurrent}.
  */
 export async function writeGeneration(
     paths: StatePaths, manifest: Omit<Manifest, "generation">,
@@ -104,8 +110,9 @@ export async function writeGeneration(
     const numbers = await listGenerations(paths)
     const generation = (numbers[numbers.length - 1] ?? 0) + 1
     const full: Manifest = { ...manifest, generation }
-    await writeFileAtomic(generationFile(paths, generation),
-        Buffer.from(serializeManifest(full)), MANIFEST_MODE)
+    const file = generationFile(paths, generation)
+    await validateManifest(full, file)
+    await writeFileAtomic(file, Buffer.from(serializeManifest(full)), MANIFEST_MODE)
     return full
 }
 
@@ -114,8 +121,9 @@ export async function writeGeneration(
  * to record folders created while repairing that generation's outputs.
  */
 export async function rewriteGeneration(paths: StatePaths, manifest: Manifest): Promise<void> {
-    await writeFileAtomic(generationFile(paths, manifest.generation),
-        Buffer.from(serializeManifest(manifest)), MANIFEST_MODE)
+    const file = generationFile(paths, manifest.generation)
+    await validateManifest(manifest, file)
+    await writeFileAtomic(file, Buffer.from(serializeManifest(manifest)), MANIFEST_MODE)
 }
 
 /** Makes generation `n` current, atomically (a symlink renamed over the old one). */

@@ -5,7 +5,8 @@
  */
 export { statePaths, ensureStateDirs, type StatePaths } from "./state.js"
 export {
-    MANIFEST_VERSION, parseManifest, serializeManifest, sameOutputs,
+    MANIFEST_VERSION, parseManifest, serializeManifest, validateManifest, sameOutputs,
+    manifestValidations,
     type Manifest, type ManifestSecret,
 } from "./manifest.js"
 export { putSource, readSource, pruneStore, sha256Hex, storePath } from "./store.js"

@@ -3,40 +3,19 @@
  * its outputs without the config file or the dotfiles checkout. Every path is
  * absolute and fully resolved; sources are referred to by store hash.
  */
-import { z } from "zod"
+import { createHash } from "node:crypto"
 
 import { OperationError } from "../errors.js"
+import type { ManifestCheck } from "./manifest-schema.js"
 
 /** Version of the manifest format, bumped on incompatible changes. */
 export const MANIFEST_VERSION = 1
 
-const secretSchema = z.object({
-    name: z.string().min(1),
-    source: z.string(),
-    storeHash: z.string().regex(/^[0-9a-f]{64}$/),
-    path: z.string().startsWith("/"),
-    mode: z.number().int().min(0).max(0o7777),
-    owner: z.string().nullable(),
-    group: z.string().nullable(),
-    uid: z.number().int().nullable(),
-    gid: z.number().int().nullable(),
-    symlinks: z.array(z.string().startsWith("/")),
-    copies: z.array(z.string().startsWith("/")),
-    plaintextHash: z.string(),
-}).strict()
+/** The key of the digest in a manifest file, after the generation's own keys. */
+const DIGEST_KEY = "digest"
 
-const manifestSchema = z.object({
-    version: z.literal(MANIFEST_VERSION),
-    generation: z.number().int().positive(),
-    created: z.string(),
-    configFile: z.string().nullable(),
-    runtimeDir: z.string().startsWith("/"),
-    installationType: z.enum(["systemd", "launchd", "activation"]),
-    allowPersistentRuntimeDir: z.boolean(),
-    identityPaths: z.array(z.string()),
-    createdFolders: z.array(z.string().startsWith("/")),
-    secrets: z.array(secretSchema),
-}).strict()
+/** How a digest value starts: the name of its hash. */
+const DIGEST_PREFIX = "sha256:"
 
 /** One secret of a generation, fully resolved. */
 export interface ManifestSecret {
@@ -84,8 +63,72 @@ export interface Manifest {
     secrets: ManifestSecret[]
 }
 
-/** Parses and validates a manifest file's text; `file` names it in errors. */
-export function parseManifest(text: string, file: string): Manifest {
+let validations = 0
+
+/**
+ * How many manifests this process has validated against the schema. An
+ * intact manifest is read without it; tests use this count to show so.
+ */
+export function manifestValidations(): number {
+    return validations
+}
+
+/**
+ * The digest of a generation: SHA-256 over its body exactly as
+ * {@link serializeManifest} writes it, without the digest itself.
+ */
+function digestOf(body: unknown): string {
+    const text = JSON.stringify(body, null, 2)
+    return DIGEST_PREFIX + createHash("sha256").update(text).digest("hex")
+}
+
+/**
+ * `data` without its digest when the digest vouches for it: homeage wrote
+ * exactly this body, after validating it, in this format version. `undefined`
+ * when there is no digest, it does not match (the file was edited or
+ * damaged), or the version is another one.
+ */
+function vouchedFor(data: unknown): Manifest | undefined {
+    if (!isRecord(data)) return undefined
+
+    const digest = data[DIGEST_KEY]
+    const body = withoutDigest(data)
+    if (typeof digest !== "string" || body.version !== MANIFEST_VERSION) return undefined
+    return digestOf(body) === digest ? body as unknown as Manifest : undefined
+}
+
+function isRecord(data: unknown): data is Record<string, unknown> {
+    return typeof data === "object" && data !== null && !Array.isArray(data)
+}
+
+/** A copy of `data` without the digest, its other keys in their order. */
+function withoutDigest(data: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(data).filter(([key]) => key !== DIGEST_KEY))
+}
+
+/**
+ * Validates parsed manifest data against the schema, which is loaded on first
+ * use. A digest is left out: it belongs to the file, not to the generation,
+ * and whatever it says, the data is checked in full here.
+ */
+async function validate(data: unknown): Promise<ManifestCheck> {
+    validations++
+    const { checkManifest } = await import("./manifest-schema.js")
+    return checkManifest(isRecord(data) ? withoutDigest(data) : data)
+}
+
+/** Manifests read from a file whose digest did not vouch for them. */
+const unvouched = new WeakSet<Manifest>()
+
+/**
+ * Parses a manifest file's text; `file` names it in errors. A manifest whose
+ * digest matches its body is what homeage validated and wrote, and is taken as
+ * it is; one without a digest (written by an earlier version) or whose digest
+ * does not match (edited by hand, damaged) is validated against the schema.
+ * @throws OperationError when the text is not JSON or does not match the
+ *   schema, with one problem per mismatch.
+ */
+export async function parseManifest(text: string, file: string): Promise<Manifest> {
     let data: unknown
     try {
         data = JSON.parse(text)
@@ -94,18 +137,48 @@ export function parseManifest(text: string, file: string): Manifest {
             "run homeage activate to write a new generation", { cause: err })
     }
 
-    const result = manifestSchema.safeParse(data)
-    if (!result.success) {
-        const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)
+    const vouched = vouchedFor(data)
+    if (vouched !== undefined) return vouched
+
+    const result = await validate(data)
+    if (!result.ok) {
         throw new OperationError(`the manifest ${file} is damaged; ` +
-            "run homeage activate to write a new generation", { problems })
+            "run homeage activate to write a new generation", { problems: result.problems })
     }
-    return result.data
+    unvouched.add(result.manifest)
+    return result.manifest
 }
 
-/** The manifest's file text: stable key order, two-space indent, final newline. */
+/**
+ * Whether `manifest` was read from a file without a matching digest (written
+ * by an earlier version, or edited by hand): every read of that file runs the
+ * schema until it is written again.
+ */
+export function lacksDigest(manifest: Manifest): boolean {
+    return unvouched.has(manifest)
+}
+
+/**
+ * Checks a manifest homeage is about to write against the schema, so that a
+ * digest always vouches for a valid manifest. `file` is where it goes.
+ * @throws OperationError listing the mismatches; nothing is written then.
+ */
+export async function validateManifest(manifest: Manifest, file: string): Promise<void> {
+    const result = await validate(manifest)
+    if (result.ok) return
+
+    throw new OperationError(`homeage made an invalid manifest for ${file} and did not ` +
+        "write it; please report this as a bug", { problems: result.problems })
+}
+
+/**
+ * The manifest's file text: stable key order, two-space indent, final newline,
+ * and last a `digest` of everything before it (see {@link parseManifest}).
+ * Any `digest` the object carries is replaced.
+ */
 export function serializeManifest(manifest: Manifest): string {
-    return `${JSON.stringify(manifest, null, 2)}\n`
+    const body = withoutDigest(manifest as unknown as Record<string, unknown>)
+    return `${JSON.stringify({ ...body, [DIGEST_KEY]: digestOf(body) }, null, 2)}\n`
 }
 
 /**

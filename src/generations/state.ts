@@ -1,7 +1,7 @@
 /**
  * Where homeage keeps its state: `$XDG_STATE_HOME/homeage`, by default
- * `~/.local/state/homeage`. Only encrypted sources, manifests, the lock and
- * the hash key live here, never plaintext (SPEC §7).
+ * `~/.local/state/homeage`. Only encrypted sources, manifests, the lock, the
+ * hash key and the validated config live here, never plaintext (SPEC §7).
  */
 import { lstat } from "node:fs/promises"
 import { homedir } from "node:os"
@@ -34,6 +34,11 @@ export interface StatePaths {
     handover: string
     /** Folders homeage created for service files, removed with the services once empty. */
     serviceFolders: string
+    /**
+     * The last config file validated, in its validated form, so that an
+     * unchanged config is not validated again (see config/cache.ts).
+     */
+    configCache: string
 }
 
 /**
@@ -55,6 +60,7 @@ export function statePaths(env: NodeJS.ProcessEnv): StatePaths {
         hashKey: join(root, "hash-key"),
         handover: join(root, "handover.json"),
         serviceFolders: join(root, "service-folders.json"),
+        configCache: join(root, "config-cache.json"),
     }
 }
 

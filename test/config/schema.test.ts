@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { test } from "node:test"
 
-import { configFileSchema, renderJsonSchema } from "../../src/config/index.js"
+import { configFileSchema, renderJsonSchema } from "../../src/config/schema.js"
 
 /** The committed schema, from dist/test/config/ back to the repository root. */
 const SCHEMA_FILE = fileURLToPath(new URL("../../../schema/homeage.schema.json", import.meta.url))

@@ -7,7 +7,7 @@
 import { dirname } from "node:path"
 
 import {
-    activate, loadActivationInput, serviceManagers, summarize,
+    activate, loadActivationInput, rememberConfig, serviceManagers, summarize,
 } from "../../activation/index.js"
 import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
 import { UsageError } from "../../errors.js"
@@ -48,6 +48,8 @@ export const run: CommandRun = async (ctx, options) => {
             home: input.env.HOME,
             services: serviceManagers(input.env),
         })
+        // Once it succeeded: the next run with these config bytes skips validating them.
+        if (!dryRun) await rememberConfig(input)
 
         ctx.log.info(summarize(result, dryRun))
         return 0
