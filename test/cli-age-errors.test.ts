@@ -89,6 +89,14 @@ test("malformed header: exit 1, not a valid age file", async () => {
     await decryptFails(notAge, 1, /not an age file/)
 })
 
+test("an input that is a folder: exit 1, the input named as the folder", async () => {
+    const folder = join(dir, "a-folder.age")
+    mkdirSync(folder)
+    const message = await decryptFails(folder, 1, /is a folder, not a file/)
+    assert.match(message, new RegExp(`cannot read ${folder}:`))
+    assert.ok(!message.includes(out), "the message blames the output")
+})
+
 test("truncated at a chunk boundary: exit 1, truncated", async () => {
     const cut = encrypted.subarray(0, payloadStart(encrypted) + 2 * SEALED)
     await decryptFails(input("truncated.age", cut), 1, /truncated.*without its last chunk/)

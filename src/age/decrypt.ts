@@ -121,6 +121,10 @@ export async function decryptToFile(
 export async function openInput(path: string): Promise<ByteSource> {
     try {
         const handle = await open(path, "r")
+        if ((await handle.stat()).isDirectory()) {
+            await handle.close()
+            throw Object.assign(new Error(`${path} is a folder`), { code: "EISDIR" })
+        }
         return new FileSource(handle)
     } catch (err) {
         throw new OperationError(`cannot read ${path}: ${fileReason(err, path, "read")}`,
