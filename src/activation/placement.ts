@@ -13,6 +13,7 @@ import { OperationError } from "../errors.js"
 import { fsReason } from "../fs/errno.js"
 import { isInside, symlinkedFolderBelow } from "../fs/folders.js"
 import { memoryBacked } from "../fs/inspect.js"
+import { mapAll } from "../fs/pool.js"
 import { showPath } from "./report.js"
 
 /** A secret's name and plaintext path, all this check needs. */
@@ -75,39 +76,46 @@ export async function checkPlacement(
     home?: string,
 ): Promise<PlacementCheck> {
     const result: PlacementCheck = { problems: new Map(), warnings: [] }
-    const add = (name: string, problem: string): void => {
-        result.problems.set(name, [...result.problems.get(name) ?? [], problem])
-    }
-
-    for (const secret of secrets) {
-        const show = showPath(secret.path, home)
-        if (isInside(secret.path, runtimeDir)) {
-            const problem = await symlinkInRuntimeDir(runtimeDir, secret.path, home)
-            if (problem !== undefined) add(secret.name, `secret ${secret.name}: ${problem}`)
-            continue
-        }
-
-        const folder = await deepestExisting(secret.path)
-        let fs
-        try {
-            fs = await memoryBacked(folder)
-        } catch (err) {
-            add(secret.name, `secret ${secret.name}: cannot tell the file system of ${show}: ` +
-                fsReason(err, folder))
-            continue
-        }
-        if (fs.memory) continue
-
-        const what = `secret ${secret.name}: its plaintext ${show} is outside the runtime dir ` +
-            `and not on tmpfs or ramfs (file system type 0x${fs.type.toString(16)}), so it ` +
-            "would be written to disk and survive a reboot"
-        if (allowPersistent) {
-            result.warnings.push(`${what}; allowed by allowPersistentRuntimeDir`)
-        } else {
-            add(secret.name, `${what}; remove secrets.${secret.name}.path (the default puts ` +
-                "it in the runtime dir), use copies for a real file where a program needs one, " +
-                "or set allowPersistentRuntimeDir = true")
-        }
+    const found = await mapAll(secrets,
+        (secret) => placementOf(secret, runtimeDir, allowPersistent, home))
+    for (const [i, secret] of secrets.entries()) {
+        const one = found[i]
+        if (one === undefined) continue
+        if (one.problem !== undefined) result.problems.set(secret.name, [one.problem])
+        if (one.warning !== undefined) result.warnings.push(one.warning)
     }
     return result
+}
+
+/** The problem or warning of one secret's plaintext path, if any. */
+async function placementOf(
+    secret: PlacedSecret, runtimeDir: string, allowPersistent: boolean, home?: string,
+): Promise<{ problem?: string, warning?: string }> {
+    const show = showPath(secret.path, home)
+    if (isInside(secret.path, runtimeDir)) {
+        const problem = await symlinkInRuntimeDir(runtimeDir, secret.path, home)
+        return problem === undefined ? {} : { problem: `secret ${secret.name}: ${problem}` }
+    }
+
+    const folder = await deepestExisting(secret.path)
+    let fs
+    try {
+        fs = await memoryBacked(folder)
+    } catch (err) {
+        return {
+            problem: `secret ${secret.name}: cannot tell the file system of ${show}: ` +
+                fsReason(err, folder),
+        }
+    }
+    if (fs.memory) return {}
+
+    const what = `secret ${secret.name}: its plaintext ${show} is outside the runtime dir ` +
+        `and not on tmpfs or ramfs (file system type 0x${fs.type.toString(16)}), so it ` +
+        "would be written to disk and survive a reboot"
+    if (allowPersistent) return { warning: `${what}; allowed by allowPersistentRuntimeDir` }
+    return {
+        problem: `${what}; remove secrets.${secret.name}.path (the default puts ` +
+            "it in the runtime dir), use copies for a real file where a program needs one, " +
+            "or set allowPersistentRuntimeDir = true",
+    }
 }

@@ -11,6 +11,7 @@ import { HomeageError, OperationError, messageOf } from "../errors.js"
 import { missingFolders, realFolder } from "../fs/folders.js"
 import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
+import { mapAll, settleAll } from "../fs/pool.js"
 import {
     currentGeneration, pendingGeneration, readCurrent, readGeneration,
 } from "../generations/generations.js"
@@ -116,18 +117,21 @@ async function managedBy(path: string, records: Records, key: HashKey | undefine
     return false
 }
 
+/** What gathering one secret found: its outputs' verdicts and the paths in the way. */
 interface Gathered {
     needsPlaintext: boolean
     examined: Examined[]
+    problems: string[]
+    backups: Backup[]
 }
 
 /** Examines one secret's outputs and finds the paths in the way. */
 async function gatherSecret(
-    planned: PlannedSecret, records: Records, key: HashKey | undefined,
-    options: PlanOptions, problems: string[], backups: Backup[],
+    planned: PlannedSecret, records: Records, key: HashKey | undefined, options: PlanOptions,
 ): Promise<Gathered> {
     const wanted = asManifestSecret(planned.desired, planned.previous)
-    const gathered: Gathered = { needsPlaintext: false, examined: [] }
+    const gathered: Gathered = { needsPlaintext: false, examined: [], problems: [], backups: [] }
+    const { problems, backups } = gathered
     const show = (p: string): string => showPath(p, options.home)
 
     for (const output of outputsOfSecret(wanted)) {
@@ -245,25 +249,35 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const key = await readHashKey(options.paths.hashKey)
     const records = recordsOf([current, pending])
 
-    const secrets: PlannedSecret[] = []
+    const previousByName = new Map((current?.secrets ?? []).map((s) => [s.name, s]))
+    const secrets = desired.secrets.map((desiredSecret): PlannedSecret => ({
+        desired: desiredSecret, previous: previousByName.get(desiredSecret.name),
+        plaintext: undefined,
+    }))
+    const gathered = await settleAll(secrets,
+        (planned) => gatherSecret(planned, records, key, options),
+        { beforeEach: throwIfInterrupted })
+    throwIfInterrupted()
+
     const backups: Backup[] = []
     const toDecrypt: PlannedSecret[] = []
     const repaired = new Set<string>()
-    for (const desiredSecret of desired.secrets) {
-        throwIfInterrupted()
-        const previous = current?.secrets.find((s) => s.name === desiredSecret.name)
-        const planned: PlannedSecret = { desired: desiredSecret, previous, plaintext: undefined }
-        secrets.push(planned)
-        const gathered = await gatherSecret(planned, records, key, options, problems, backups)
-        if (gathered.examined.some((e) => e.verdict !== "ok")) repaired.add(desiredSecret.name)
-        const sourceChanged = previous?.storeHash !== desiredSecret.storeHash
-        if (options.verifyAll === true || gathered.needsPlaintext || sourceChanged) {
+    for (const [i, planned] of secrets.entries()) {
+        const one = gathered[i]
+        if (one === undefined) continue
+        if (!one.ok) throw one.error
+        problems.push(...one.value.problems)
+        backups.push(...one.value.backups)
+        const name = planned.desired.name
+        if (one.value.examined.some((e) => e.verdict !== "ok")) repaired.add(name)
+        const sourceChanged = planned.previous?.storeHash !== planned.desired.storeHash
+        if (options.verifyAll === true || one.value.needsPlaintext || sourceChanged) {
             toDecrypt.push(planned)
         }
     }
 
     const failed = toDecrypt.length === 0 ? new Set<string>()
-        : await decryptAll(toDecrypt, desired.identityPaths, options.reporter, problems, warnings)
+        : await decryptAll(toDecrypt, desired, options.reporter, problems, warnings)
     checkRecipients(secrets, failed, options.home, problems, warnings)
 
     const services = options.services === undefined ? undefined
@@ -272,13 +286,10 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
             secrets: desired.secrets, previous: current?.secrets ?? [], repaired,
         }, problems)
 
-    const realFolders = new Map<string, string>()
-    for (const secret of desired.secrets) {
-        for (const path of [secret.path, ...secret.symlinks, ...secret.copies]) {
-            const folder = dirname(path)
-            if (!realFolders.has(folder)) realFolders.set(folder, await realFolder(folder))
-        }
-    }
+    const folders = [...new Set(desired.secrets.flatMap((secret) =>
+        [secret.path, ...secret.symlinks, ...secret.copies].map((path) => dirname(path))))]
+    const reals = await mapAll(folders, realFolder)
+    const realFolders = new Map(folders.map((folder, i) => [folder, reals[i] ?? folder]))
 
     for (const line of warnings) options.reporter.warn(line)
     if (problems.length > 0) {
@@ -292,15 +303,44 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     }
 }
 
+/** Identities opened for one desired state, and where their warnings go now. */
+interface OpenedIdentities {
+    decryptor: Promise<Decryptor>
+    sink: { warnings: string[] }
+}
+
+/**
+ * The identities opened per desired state. An activation checks twice (before
+ * taking the lock and under it) with the same desired state; sharing the
+ * identities between the two checks asks for a protected key's passphrase
+ * once per run, as for the secrets within one check.
+ */
+const openedFor = new WeakMap<Desired, OpenedIdentities>()
+
+/** The identities of `desired`, opened once; their warnings go to `warnings`. */
+function identitiesFor(desired: Desired, warnings: string[]): Promise<Decryptor> {
+    let opened = openedFor.get(desired)
+    if (opened === undefined) {
+        const sink = { warnings }
+        const decryptor = openIdentities(desired.identityPaths,
+            (line) => { sink.warnings.push(line) })
+        opened = { decryptor, sink }
+        openedFor.set(desired, opened)
+    }
+    opened.sink.warnings = warnings
+    return opened.decryptor
+}
+
 /** Decrypts `secrets` completely; returns the names of those that failed (all without identity). */
 async function decryptAll(
-    secrets: PlannedSecret[], identityPaths: string[], reporter: Reporter,
+    secrets: PlannedSecret[], desired: Desired, reporter: Reporter,
     problems: string[], warnings: string[],
 ): Promise<Set<string>> {
+    const identityPaths = desired.identityPaths
     const failed = new Set(secrets.map((s) => s.desired.name))
     let decryptor: Decryptor
     try {
-        decryptor = await openIdentities(identityPaths, (line) => { warnings.push(line) })
+        decryptor = await identitiesFor(desired, warnings)
     } catch (err) {
         const message = messageOf(err)
         problems.push(message.startsWith("no usable identity") ? message
@@ -316,15 +356,21 @@ async function decryptAll(
     }
     for (const line of decryptor.describe()) reporter.detail(`identity: ${line}`)
 
-    for (const planned of secrets) {
-        throwIfInterrupted()
+    const decrypted = await settleAll(secrets, async (planned) => {
         const what = `secret ${planned.desired.name} (${planned.desired.source})`
         try {
             planned.plaintext = await decryptor.decrypt(planned.desired.ciphertext, what)
-            failed.delete(planned.desired.name)
+            return undefined
         } catch (err) {
-            problems.push(decryptProblem(err, what))
+            return decryptProblem(err, what)
         }
+    }, { beforeEach: throwIfInterrupted })
+    for (const [i, planned] of secrets.entries()) {
+        const outcome = decrypted[i]
+        if (outcome === undefined) continue
+        if (!outcome.ok) throw outcome.error
+        if (outcome.value === undefined) failed.delete(planned.desired.name)
+        else problems.push(outcome.value)
     }
     throwIfInterrupted()
     return failed

@@ -8,10 +8,12 @@
  * again: same file, an output inside another, the runtime dir, homeage's state
  * dir, and its own inputs (config file, sources, identity files).
  */
-import { dirname } from "node:path"
+import { lstat } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
 
 import { formatKeyPath, type KeySegment } from "../config/key-path.js"
 import { isInside, realFolder, realLocation } from "../fs/folders.js"
+import { mapAll } from "../fs/pool.js"
 
 /** One conflict: the message, and the secrets it involves (so `start` can fail just those). */
 export interface RealConflict {
@@ -90,6 +92,36 @@ function realOf(path: string): Promise<string> {
     return realFolder(path)
 }
 
+/**
+ * {@link realOf} for many paths in few folders (a thousand sources in one
+ * folder, say): each folder is resolved once, and a path that is not itself
+ * a symlink is its real folder plus its name, one `lstat` instead of one per
+ * part of its path.
+ */
+function realOfMany(): (path: string) => Promise<string> {
+    const folders = new Map<string, Promise<string>>()
+    const folderOf = (folder: string): Promise<string> => {
+        let real = folders.get(folder)
+        if (real === undefined) {
+            real = realOf(folder)
+            folders.set(folder, real)
+        }
+        return real
+    }
+
+    return async (path) => {
+        const folder = dirname(path)
+        if (folder === path) return realOf(path)
+        let follow: boolean
+        try {
+            follow = (await lstat(path)).isSymbolicLink()
+        } catch {
+            follow = true
+        }
+        return follow ? realOf(path) : join(await folderOf(folder), basename(path))
+    }
+}
+
 function sameFileMessage(earlier: Located, later: Located): string {
     const here = formatKeyPath(later.at)
     const there = formatKeyPath(earlier.at)
@@ -156,15 +188,16 @@ async function ownPathConflicts(
     const conflicts: RealConflict[] = []
     const runtimeDir = await realOf(input.runtimeDir)
     const stateDir = await realOf(input.stateDir)
+    const named: { file: string, what: string }[] = [
+        ...input.configFile === null ? [] : [{ file: input.configFile, what: "the config file" }],
+        ...input.secrets.map((secret) =>
+            ({ file: secret.source, what: `the encrypted source of secret ${secret.name}` })),
+        ...input.identityPaths.map((file) => ({ file, what: "an identity file" })),
+    ]
+    const real = realOfMany()
+    const reals = await mapAll(named, ({ file }) => real(file))
     const inputs = new Map<string, [string, string]>()
-    const addInput = async (file: string, what: string): Promise<void> => {
-        inputs.set(await realOf(file), [file, what])
-    }
-    if (input.configFile !== null) await addInput(input.configFile, "the config file")
-    for (const secret of input.secrets) {
-        await addInput(secret.source, `the encrypted source of secret ${secret.name}`)
-    }
-    for (const identity of input.identityPaths) await addInput(identity, "an identity file")
+    for (const [i, { file, what }] of named.entries()) inputs.set(reals[i] ?? file, [file, what])
 
     for (const output of located) {
         const here = formatKeyPath(output.at)

@@ -4,13 +4,14 @@
  * the runtime dir, `stop` removes them with the cleanup rules, `status` tells
  * how the disk compares with the generation.
  */
-import { rm } from "node:fs/promises"
+import { rm, stat } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { OperationError, UsageError, messageOf } from "../errors.js"
-import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
-import { isInside, makeFolders } from "../fs/folders.js"
+import { replaceWithSymlink, syncFoldersOf, writeFileAtomic } from "../fs/atomic.js"
+import { FolderMaker, isInside } from "../fs/folders.js"
 import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
+import { ByteBudget, settleAll } from "../fs/pool.js"
 import {
     listGenerations, readCurrent, readGeneration, rewriteGeneration,
 } from "../generations/generations.js"
@@ -18,7 +19,7 @@ import { hashMatches, readHashKey, type HashKey } from "../generations/keyed-has
 import { acquireLock } from "../generations/lock.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
 import type { StatePaths } from "../generations/state.js"
-import { readSource } from "../generations/store.js"
+import { readSource, storePath } from "../generations/store.js"
 import { removeCreatedFolders, removeOutput } from "./cleanup.js"
 import { decryptProblem, openIdentities, type Decryptor } from "./decryptor.js"
 import { handedOver } from "./handover.js"
@@ -159,55 +160,142 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
             generation: manifest.generation, done: [], untouched: [], kept: [],
         }
         const failures: string[] = []
-        const created: string[] = []
-        let decryptor: Decryptor | undefined
-        const decrypt = async (secret: ManifestSecret): Promise<Uint8Array> => {
-            decryptor ??= await openIdentities(manifest.identityPaths,
-                (line) => { reporter.warn(line) })
-            if (decryptor.usable === 0) {
-                throw new OperationError("no usable identity (tried: " +
-                    `${manifest.identityPaths.join(", ")})`)
-            }
-            const what = `secret ${secret.name} (${secret.source})`
-            const ciphertext = await readSource(paths.store, secret.storeHash)
-            try {
-                return await decryptor.decrypt(ciphertext, what)
-            } catch (err) {
-                throw new OperationError(decryptProblem(err, what), { cause: err })
-            }
-        }
-
-        for (const secret of secrets) {
-            throwIfInterrupted()
+        const folders = new FolderMaker()
+        const written: string[] = []
+        const decrypt = decryptorFor(manifest, paths, reporter)
+        const outcomes = new Array<StartOutcome | undefined>(secrets.length)
+        const startAt = async (secret: ManifestSecret, index: number): Promise<void> => {
             const problems = refused.problems.get(secret.name)
             if (problems !== undefined) {
-                failures.push(...problems)
-                continue
+                outcomes[index] = { kind: "failed", problems, removedOutdated: false }
+                return
             }
-            try {
-                const wrote = await startOne(secret, key, decrypt, created, manifest.runtimeDir)
-                if (wrote.length === 0) {
-                    result.untouched.push(secret.name)
-                    reporter.detail(`${secret.name} is already in place`)
-                } else {
-                    result.done.push(secret.name)
-                    reporter.info(`started ${secret.name} -> ${wrote.map(show).join(", ")}`)
-                }
-            } catch (err) {
-                if (err instanceof InterruptedError) throw err
-                failures.push(`secret ${secret.name}: ${messageOf(err)}`)
-                if (await removeOutdatedPlaintext(secret, key)) {
-                    reporter.info(`removed the outdated plaintext ${show(secret.path)} of ` +
-                        secret.name)
-                }
+            outcomes[index] = await startOrFail(secret, {
+                key, decrypt, folders, written, runtimeDir: manifest.runtimeDir,
+            })
+        }
+
+        try {
+            const settled = await settleAll(secrets, startAt, {
+                beforeEach: throwIfInterrupted,
+                stops: (err) => err instanceof InterruptedError,
+            })
+            for (const outcome of settled) if (!outcome.ok) throw outcome.error
+        } finally {
+            await syncFoldersOf(written)
+            for (const [i, secret] of secrets.entries()) {
+                const outcome = outcomes[i]
+                if (outcome === undefined) continue
+                reportStart(secret, outcome, result, failures, reporter, show)
             }
         }
 
-        await recordFolders(paths, manifest, created)
+        await recordFolders(paths, manifest, folders.created)
         if (failures.length > 0) throw failed(failures, "started")
         return result
     } finally {
         await lock.release()
+    }
+}
+
+/** Reports one secret's start outcome: a line, and its name in `result` or `failures`. */
+function reportStart(
+    secret: ManifestSecret, outcome: StartOutcome, result: RuntimeResult, failures: string[],
+    reporter: Reporter, show: (path: string) => string,
+): void {
+    if (outcome.kind === "failed") {
+        failures.push(...outcome.problems)
+        if (outcome.removedOutdated) {
+            reporter.info(`removed the outdated plaintext ${show(secret.path)} of ${secret.name}`)
+        }
+    } else if (outcome.wrote.length === 0) {
+        result.untouched.push(secret.name)
+        reporter.detail(`${secret.name} is already in place`)
+    } else {
+        result.done.push(secret.name)
+        reporter.info(`started ${secret.name} -> ${outcome.wrote.map(show).join(", ")}`)
+    }
+}
+
+/** Bytes of stored sources decrypted at once by `start` (64 MiB), so large secrets queue. */
+const START_BUDGET_BYTES = 64 * 1024 * 1024
+
+/** What starting one secret came to, reported in config order once all have run. */
+type StartOutcome =
+    | { kind: "started", wrote: string[] }
+    | { kind: "failed", problems: string[], removedOutdated: boolean }
+
+/** Decrypts a secret's stored source and hands the plaintext to `use`, then lets it go. */
+type DecryptFor = (
+    secret: ManifestSecret, use: (plaintext: Uint8Array) => Promise<void>,
+) => Promise<void>
+
+/** What {@link startOne} shares with the other secrets of the run. */
+interface StartContext {
+    key: HashKey
+    /** Reads a secret's stored source and decrypts it, within the run's memory budget. */
+    decrypt: DecryptFor
+    /** Creates the folders of outputs, and records those this run made. */
+    folders: FolderMaker
+    /** Paths this run replaced, whose folders are fsynced once at the end. */
+    written: string[]
+    runtimeDir: string
+}
+
+/**
+ * The decryptor of a `start` run: the identities are opened once, by the
+ * first secret that needs them, however many ask at the same time; each
+ * secret's plaintext is held only while `use` runs, within a shared budget.
+ */
+function decryptorFor(
+    manifest: Manifest, paths: StatePaths, reporter: Reporter,
+): DecryptFor {
+    let opening: Promise<Decryptor> | undefined
+    const budget = new ByteBudget(START_BUDGET_BYTES)
+
+    return async (secret, use) => {
+        opening ??= openIdentities(manifest.identityPaths, (line) => { reporter.warn(line) })
+        const decryptor = await opening
+        if (decryptor.usable === 0) {
+            throw new OperationError("no usable identity (tried: " +
+                `${manifest.identityPaths.join(", ")})`)
+        }
+
+        const what = `secret ${secret.name} (${secret.source})`
+        const size = await sourceSize(paths, secret)
+        await budget.use(size, async () => {
+            const ciphertext = await readSource(paths.store, secret.storeHash)
+            let plaintext: Uint8Array
+            try {
+                plaintext = await decryptor.decrypt(ciphertext, what)
+            } catch (err) {
+                throw new OperationError(decryptProblem(err, what), { cause: err })
+            }
+            await use(plaintext)
+        })
+    }
+}
+
+/** The size of a secret's stored source, or 0 when it cannot be seen (reading it says why). */
+async function sourceSize(paths: StatePaths, secret: ManifestSecret): Promise<number> {
+    try {
+        return (await stat(storePath(paths.store, secret.storeHash))).size
+    } catch {
+        return 0
+    }
+}
+
+/** Starts one secret; its failure, and the removal of its outdated plaintext, as an outcome. */
+async function startOrFail(secret: ManifestSecret, context: StartContext): Promise<StartOutcome> {
+    try {
+        return { kind: "started", wrote: await startOne(secret, context) }
+    } catch (err) {
+        if (err instanceof InterruptedError) throw err
+        return {
+            kind: "failed",
+            problems: [`secret ${secret.name}: ${messageOf(err)}`],
+            removedOutdated: await removeOutdatedPlaintext(secret, context.key),
+        }
     }
 }
 
@@ -236,21 +324,18 @@ async function refusedSecrets(
     return { problems, warnings: placement.warnings }
 }
 
-async function startOne(
-    secret: ManifestSecret, key: HashKey,
-    decrypt: (secret: ManifestSecret) => Promise<Uint8Array>, created: string[],
-    runtimeDir: string,
-): Promise<string[]> {
+async function startOne(secret: ManifestSecret, context: StartContext): Promise<string[]> {
+    const { key } = context
     const outputs = outputsOfSecret(secret)
-    const verdicts: Verdict[] = []
+    const examined = await Promise.all(outputs.map((output) => examine(output, key)))
+    const verdicts: Verdict[] = examined.map((e) => e.verdict)
     const blocked: string[] = []
-    for (const output of outputs) {
-        const examined = await examine(output, key)
-        verdicts.push(examined.verdict)
-        if (examined.verdict === "ok" || examined.verdict === "missing") continue
-        if (output.role === "plaintext" && examined.state.kind === "file") continue
-        if (isManaged(examined.verdict)) continue
-        blocked.push(`${output.path}: ${keptReason(examined)}`)
+    for (const [i, output] of outputs.entries()) {
+        const one = examined[i]
+        if (one === undefined || one.verdict === "ok" || one.verdict === "missing") continue
+        if (output.role === "plaintext" && one.state.kind === "file") continue
+        if (isManaged(one.verdict)) continue
+        blocked.push(`${output.path}: ${keptReason(one)}`)
     }
     if (blocked.length > 0) {
         throw new OperationError(`${blocked.join("; ")}; not overwritten (move ` +
@@ -259,27 +344,44 @@ async function startOne(
     if (verdicts.every((v) => v === "ok")) return []
 
     const filesToWrite = outputs.some((o, i) => o.role !== "symlink" && verdicts[i] !== "ok")
-    let plaintext: Uint8Array | undefined
-    if (filesToWrite) {
-        plaintext = await decrypt(secret)
+    if (!filesToWrite) return writeOutputs(secret, outputs, verdicts, undefined, context)
+
+    let wrote: string[] = []
+    await context.decrypt(secret, async (plaintext) => {
         if (!hashMatches(key, plaintext, secret.plaintextHash)) {
             throw new OperationError("the stored source decrypts to other content than " +
                 "homeage wrote at activation; run homeage activate")
         }
-    }
+        wrote = await writeOutputs(secret, outputs, verdicts, plaintext, context)
+    })
+    return wrote
+}
 
+/**
+ * Writes a secret's outputs that are not as wanted, in order (plaintext,
+ * copies, symlinks), so a symlink never appears before its file. Returns the
+ * paths written.
+ */
+async function writeOutputs(
+    secret: ManifestSecret, outputs: Output[], verdicts: Verdict[],
+    plaintext: Uint8Array | undefined, context: StartContext,
+): Promise<string[]> {
     const wrote: string[] = []
     for (const [i, output] of outputs.entries()) {
         if (verdicts[i] === "ok") continue
         throwIfInterrupted()
-        if (output.role === "plaintext") await refuseSymlinkInRuntimeDir(runtimeDir, output.path)
-        created.push(...await makeFolders(dirname(output.path)))
+        if (output.role === "plaintext") {
+            await refuseSymlinkInRuntimeDir(context.runtimeDir, output.path)
+        }
+        await context.folders.make(dirname(output.path))
         if (output.role === "symlink") {
-            await replaceWithSymlink(output.path, secret.path)
+            await replaceWithSymlink(output.path, secret.path, { syncFolder: false })
         } else if (plaintext !== undefined) {
             await writeFileAtomic(output.path, plaintext, secret.mode,
-                { uid: secret.uid ?? undefined, gid: secret.gid ?? undefined })
+                { uid: secret.uid ?? undefined, gid: secret.gid ?? undefined },
+                { syncFolder: false })
         }
+        context.written.push(output.path)
         wrote.push(output.path)
     }
     return wrote
@@ -304,10 +406,17 @@ async function removeOutdatedPlaintext(secret: ManifestSecret, key: HashKey): Pr
     }
 }
 
+/**
+ * Adds the folders this run created to the generation's record, outermost
+ * first (secrets started side by side create them in any order).
+ */
 async function recordFolders(
     paths: StatePaths, manifest: Manifest, created: string[],
 ): Promise<void> {
-    const extra = created.filter((f) => !manifest.createdFolders.includes(f))
+    const depth = (folder: string): number => folder.split("/").length
+    const extra = [...new Set(created)]
+        .filter((f) => !manifest.createdFolders.includes(f))
+        .sort((a, b) => depth(a) - depth(b))
     if (extra.length === 0) return
     manifest.createdFolders = [...manifest.createdFolders, ...extra]
     await rewriteGeneration(paths, manifest)

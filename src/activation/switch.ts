@@ -10,11 +10,12 @@ import { rename } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { OperationError, messageOf } from "../errors.js"
-import { replaceWithSymlink, writeFileAtomic } from "../fs/atomic.js"
+import { replaceWithSymlink, syncFoldersOf, writeFileAtomic } from "../fs/atomic.js"
 import { fsReason } from "../fs/errno.js"
-import { isInside, makeFolders, missingFolders, realFolder } from "../fs/folders.js"
+import { FolderMaker, isInside, missingFolders, realFolder } from "../fs/folders.js"
 import { inspectPath } from "../fs/inspect.js"
 import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
+import { mapAll, settleAll } from "../fs/pool.js"
 import {
     pendingGeneration, pruneGenerations, rewriteGeneration, setCurrent, setPending,
     writeGeneration,
@@ -156,18 +157,22 @@ async function refuseMovedFolder(plan: Plan, path: string): Promise<void> {
         "(see what changed, then run homeage activate again)")
 }
 
-/** Writes one output (the plaintext must be known for files). */
+/**
+ * Writes one output (the plaintext must be known for files). Its folder is
+ * not fsynced here: {@link switchOutputs} syncs each folder once, after all
+ * writes and before the generation becomes current.
+ */
 async function writeOutput(
-    output: Output, plaintext: Uint8Array | undefined, created: string[], plan: Plan,
+    output: Output, plaintext: Uint8Array | undefined, folders: FolderMaker, plan: Plan,
 ): Promise<void> {
     if (output.role === "plaintext") {
         await refuseSymlinkInRuntimeDir(plan.desired.runtimeDir, output.path)
     }
-    created.push(...await makeFolders(dirname(output.path)))
+    await folders.make(dirname(output.path))
     await refuseMovedFolder(plan, output.path)
     const secret = output.secret
     if (output.role === "symlink") {
-        await replaceWithSymlink(output.path, secret.path)
+        await replaceWithSymlink(output.path, secret.path, { syncFolder: false })
         return
     }
     if (plaintext === undefined) {
@@ -175,7 +180,79 @@ async function writeOutput(
             "run homeage activate again")
     }
     await writeFileAtomic(output.path, plaintext, secret.mode,
-        { uid: secret.uid ?? undefined, gid: secret.gid ?? undefined })
+        { uid: secret.uid ?? undefined, gid: secret.gid ?? undefined }, { syncFolder: false })
+}
+
+/** What switching one secret's outputs came to: what it wrote, and why it failed if it did. */
+interface Switched {
+    written: string[]
+    /** One line per output written, for `-v`. */
+    details: string[]
+    problem?: string | undefined
+}
+
+/**
+ * Switches every secret's outputs, secrets side by side (their paths are
+ * distinct, the check made sure) and each secret's outputs in order:
+ * plaintext, copies, then symlinks, so a new symlink never points at a file
+ * not written yet. Every folder written into is fsynced once, after the
+ * writes. Returns each secret's outcome in `finals` order; a failing secret
+ * does not stop the others. A signal stops starting secrets, lets the ones
+ * in flight finish their current file, and throws.
+ */
+async function switchOutputs(
+    plan: Plan, finals: ManifestSecret[], key: HashKey, folders: FolderMaker,
+    options: SwitchOptions,
+): Promise<(Switched | undefined)[]> {
+    const dryRun = options.dryRun === true
+    const show = (p: string): string => showPath(p, options.home)
+    const verb = dryRun ? "would write" : "wrote"
+    const written: string[] = []
+
+    const switchOne = async (final: ManifestSecret, i: number): Promise<Switched> => {
+        const plaintext = plan.secrets[i]?.plaintext
+        const mine: string[] = []
+        const details: string[] = []
+        try {
+            for (const output of outputsOfSecret(final)) {
+                throwIfInterrupted()
+                if ((await examine(output, key)).verdict === "ok") continue
+                mine.push(output.path)
+                if (!dryRun) {
+                    await writeOutput(output, plaintext, folders, plan)
+                    written.push(output.path)
+                }
+                details.push(`${verb} ${show(output.path)}` +
+                    (output.role === "symlink" ? ` -> ${show(final.path)}` : ""))
+            }
+        } catch (err) {
+            if (err instanceof InterruptedError) throw err
+            return { written: mine, details, problem: messageOf(err) }
+        }
+        return { written: mine, details }
+    }
+
+    try {
+        const settled = await settleAll(finals, switchOne, {
+            beforeEach: throwIfInterrupted,
+            stops: (err) => err instanceof InterruptedError,
+        })
+        return settled.map((outcome) => {
+            if (!outcome.ok) throw outcome.error
+            return outcome.value
+        })
+    } finally {
+        await syncFoldersOf(written)
+    }
+}
+
+/** Puts every source into the store, each distinct one once, side by side. */
+async function storeSources(plan: Plan): Promise<void> {
+    const sources = new Map<string, Uint8Array>()
+    for (const planned of plan.secrets) {
+        sources.set(planned.desired.storeHash, planned.desired.ciphertext)
+    }
+    await mapAll([...sources.values()], (ciphertext) => putSource(plan.paths.store, ciphertext))
 }
 
 /**
@@ -221,11 +298,7 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
         ? plan.current
         : { ...draft, generation: (plan.currentNumber ?? 0) + 1 }
     if (reused && !unchanged) manifest = { ...restore, createdFolders: draft.createdFolders }
-    if (!dryRun) {
-        for (const planned of plan.secrets) {
-            await putSource(paths.store, planned.desired.ciphertext)
-        }
-    }
+    if (!dryRun) await storeSources(plan)
     if (!dryRun && !unchanged) {
         if (reused) await rewriteGeneration(paths, manifest)
         else manifest = await writeGeneration(paths, draft)
@@ -247,28 +320,18 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
         added: [], changed: [], removed: [], restored: [], completed: [], kept: [],
     }
     const failures: string[] = []
-    const created: string[] = []
+    const folders = new FolderMaker()
+    const switched = await switchOutputs(plan, finals, key, folders, options)
     for (const [i, final] of finals.entries()) {
         const planned = plan.secrets[i]
-        if (planned === undefined) continue
-        const written: string[] = []
-        try {
-            for (const output of outputsOfSecret(final)) {
-                throwIfInterrupted()
-                if ((await examine(output, key)).verdict === "ok") continue
-                written.push(output.path)
-                if (!dryRun) {
-                    await writeOutput(output, planned.plaintext, created, plan)
-                }
-                reporter.detail(`${verb("write", "wrote")} ${show(output.path)}` +
-                    (output.role === "symlink" ? ` -> ${show(final.path)}` : ""))
-            }
-        } catch (err) {
-            if (err instanceof InterruptedError) throw err
-            failures.push(`secret ${final.name}: ${messageOf(err)}`)
+        const outcome = switched[i]
+        if (planned === undefined || outcome === undefined) continue
+        for (const line of outcome.details) reporter.detail(line)
+        if (outcome.problem !== undefined) {
+            failures.push(`secret ${final.name}: ${outcome.problem}`)
             continue
         }
-        reportSecret(plan, planned, final, written, result, options)
+        reportSecret(plan, planned, final, outcome.written, result, options)
     }
 
     if (failures.length > 0) {
@@ -281,7 +344,7 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
     await cleanUp(plan, manifest, key, dryRun, result, options)
     if (dryRun) reportServices(plan, reporter)
 
-    if (!dryRun) await finish(plan, manifest, created, { unchanged, reused }, options)
+    if (!dryRun) await finish(plan, manifest, folders.created, { unchanged, reused }, options)
     return result
 }
 
@@ -374,11 +437,12 @@ async function cleanUp(
         reporter.info(`${dryRun ? "would remove" : "removed"} ${secret.name}`)
     }
 
-    const outcomes: CleanupOutcome[] = []
-    for (const records of byPath.values()) {
-        throwIfInterrupted()
-        outcomes.push(await removeOutput(records, key, dryRun))
-    }
+    const removals = await settleAll([...byPath.values()],
+        (records) => removeOutput(records, key, dryRun), { beforeEach: throwIfInterrupted })
+    const outcomes: CleanupOutcome[] = removals.map((removal) => {
+        if (!removal.ok) throw removal.error
+        return removal.value
+    })
 
     const wanted = new Set(manifest.createdFolders)
     const stale = [plan.current, plan.pending].flatMap((m) => m?.createdFolders ?? [])

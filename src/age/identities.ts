@@ -154,7 +154,7 @@ function notAnIdentity(line: string): string {
 export async function loadIdentities(
     paths: string[], options: LoadIdentitiesOptions,
 ): Promise<IdentitySet> {
-    const passphrase = options.passphrase ?? readPassphrase
+    const passphrase = oneAtATime(options.passphrase ?? readPassphrase)
     const entries: Entry[] = []
     const failures: HomeageError[] = []
     const unusable: Skipped[] = []
@@ -186,6 +186,20 @@ export async function loadIdentities(
     return new LoadedIdentities(entries, passphrase, passphraseFiles, {
         unusable, hint: options.identityHint ?? DEFAULT_IDENTITY_HINT,
     })
+}
+
+/**
+ * `reader`, asking one question at a time: files decrypted side by side may
+ * need two protected keys at once, and two prompts must not share the
+ * terminal. Each key still asks once (its unlocking is shared, see Entry).
+ */
+function oneAtATime(reader: PassphraseReader): PassphraseReader {
+    let previous: Promise<unknown> = Promise.resolve()
+    return (prompt) => {
+        const answer = previous.then(() => reader(prompt))
+        previous = answer.catch(() => undefined)
+        return answer
+    }
 }
 
 /** An identity file not used in this run, and why. */
@@ -253,7 +267,7 @@ function entryFromBytes(
 export function identitiesFromBytes(
     bytes: Uint8Array, name: string, options: LoadIdentitiesOptions,
 ): IdentitySet {
-    const passphrase = options.passphrase ?? readPassphrase
+    const passphrase = oneAtATime(options.passphrase ?? readPassphrase)
     const entry = entryFromBytes(name, bytes, passphrase, options.warn, undefined)
     return new LoadedIdentities([entry], passphrase, options.passphraseFiles ?? false, {
         hint: options.identityHint ?? DEFAULT_IDENTITY_HINT,
@@ -440,6 +454,7 @@ interface NoMatchContext {
 /** The implementation behind {@link IdentitySet}. */
 export class LoadedIdentities implements IdentitySet {
     private readonly passphrases: string[]
+    private scryptTurn: Promise<void> = Promise.resolve()
 
     constructor(
         private readonly entries: Entry[],
@@ -511,6 +526,14 @@ export class LoadedIdentities implements IdentitySet {
                 + " identity; decrypt it without -i (or identities) to be asked for the passphrase")
         }
 
+        // One file at a time from here: a file decrypted beside another tries
+        // the passphrase the other was given before asking for its own.
+        const turn = this.scryptTurn.then(() => this.unwrapWithPassphrase(stanzas, what))
+        this.scryptTurn = turn.then(() => undefined, () => undefined)
+        return turn
+    }
+
+    private async unwrapWithPassphrase(stanzas: Stanza[], what: string): Promise<Uint8Array> {
         for (const known of this.passphrases) {
             const key = await tryIdentity(new ScryptIdentity(known), stanzas, "passphrase")
             if (key !== null) return key

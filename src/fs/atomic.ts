@@ -12,6 +12,7 @@ import { basename, dirname, join } from "node:path"
 import { OperationError, errnoOf } from "../errors.js"
 import { fsReason } from "./errno.js"
 import { InterruptedError, throwIfInterrupted, trackTemp, untrackTemp } from "./interrupt.js"
+import { mapAll } from "./pool.js"
 
 /** Name prefix of every temp file homeage makes, so leftovers of a crash are recognized. */
 export const TEMP_PREFIX = ".homeage-tmp-"
@@ -28,6 +29,17 @@ export interface Ownership {
     gid?: number | undefined
 }
 
+/** Options of {@link writeFileAtomic} and {@link replaceWithSymlink}. */
+export interface AtomicOptions {
+    /**
+     * Whether to fsync the target's folder after the rename (default true).
+     * A caller that replaces many paths in the same folders passes false and
+     * calls {@link syncFoldersOf} once for all of them before it reports
+     * success: the rename is atomic either way, only its durability waits.
+     */
+    syncFolder?: boolean
+}
+
 /** A fresh temp path beside `target`, in the same folder so that rename is atomic. */
 export function tempPathFor(target: string): string {
     const random = randomBytes(TEMP_NAME_BYTES).toString("hex")
@@ -39,13 +51,15 @@ export function tempPathFor(target: string): string {
  * ownership. The temp file is created exclusively and without following
  * symlinks, its mode and owner are set on the open descriptor before any byte
  * is written (so the umask cannot widen or narrow it), it is fsynced, renamed
- * over `target`, and the folder is fsynced. On failure, or when a signal
+ * over `target`, and the folder is fsynced (unless `options.syncFolder` is
+ * false: see {@link AtomicOptions}). On failure, or when a signal
  * arrived while writing (see interrupt.ts), the temp file is removed and
  * `target` keeps its old content; the error names `target`, the reason and
  * the fix.
  */
 export async function writeFileAtomic(
     target: string, data: Uint8Array, mode: number, owner: Ownership = {},
+    options: AtomicOptions = {},
 ): Promise<void> {
     const temp = tempPathFor(target)
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
@@ -80,7 +94,7 @@ export async function writeFileAtomic(
             keptNote(target), { cause: err })
     }
 
-    await syncFolder(dirname(target))
+    if (options.syncFolder !== false) await syncFolder(dirname(target))
 }
 
 /** What a failed write left at `target`, for its message. */
@@ -91,9 +105,12 @@ function keptNote(target: string): string {
 /**
  * Makes `linkPath` a symlink to `linkTarget` by creating a temp symlink beside
  * it and renaming it over, so the path never goes missing (never
- * unlink-then-create).
+ * unlink-then-create). The folder is fsynced afterwards unless
+ * `options.syncFolder` is false (see {@link AtomicOptions}).
  */
-export async function replaceWithSymlink(linkPath: string, linkTarget: string): Promise<void> {
+export async function replaceWithSymlink(
+    linkPath: string, linkTarget: string, options: AtomicOptions = {},
+): Promise<void> {
     const temp = tempPathFor(linkPath)
     try {
         throwIfInterrupted()
@@ -109,7 +126,7 @@ export async function replaceWithSymlink(linkPath: string, linkTarget: string): 
             `${fsReason(err, linkPath)}; ${keptNote(linkPath)}`, { cause: err })
     }
 
-    await syncFolder(dirname(linkPath))
+    if (options.syncFolder !== false) await syncFolder(dirname(linkPath))
 }
 
 /**
@@ -127,6 +144,17 @@ export async function syncFolder(folder: string): Promise<void> {
     } catch {
         return
     }
+}
+
+/**
+ * Fsyncs each distinct folder of `paths` once (the folders the paths are in,
+ * not the paths): what a batch of replacements made with `syncFolder: false`
+ * needs before its caller reports success or records the batch as done.
+ * Best effort per folder, as {@link syncFolder}.
+ */
+export async function syncFoldersOf(paths: Iterable<string>): Promise<void> {
+    const folders = [...new Set([...paths].map((p) => dirname(p)))]
+    await mapAll(folders, syncFolder)
 }
 
 /**

@@ -38,7 +38,10 @@ export async function missingFolders(folder: string): Promise<string[]> {
 /**
  * Creates `folder` and its missing ancestors one by one with mode 0700, and
  * returns the ones this call created (outermost first). A folder made
- * concurrently by someone else is not claimed.
+ * concurrently by someone else, another call of this process included, is
+ * not claimed: of calls racing to create the same folder, only the one whose
+ * `mkdir` made it returns it, so a folder is recorded once, and only when
+ * homeage made it.
  */
 export async function makeFolders(folder: string): Promise<string[]> {
     const created: string[] = []
@@ -55,6 +58,32 @@ export async function makeFolders(folder: string): Promise<string[]> {
         }
     }
     return created
+}
+
+/**
+ * Creates the folders of many outputs during one run, each folder once: a
+ * run writing a thousand symlinks into `~/links` looks at it once, not a
+ * thousand times. Calls for the same folder, concurrent ones included, share
+ * one creation; {@link FolderMaker.created} lists what this run made, each
+ * folder once. A failed creation fails every call for that folder with the
+ * same error.
+ */
+export class FolderMaker {
+    /** The folders this maker created, in no particular order. */
+    readonly created: string[] = []
+    private readonly making = new Map<string, Promise<void>>()
+
+    /** Makes sure `folder` exists (see {@link makeFolders}). */
+    make(folder: string): Promise<void> {
+        let making = this.making.get(folder)
+        if (making === undefined) {
+            making = makeFolders(folder).then((created) => {
+                this.created.push(...created)
+            })
+            this.making.set(folder, making)
+        }
+        return making
+    }
 }
 
 /**
