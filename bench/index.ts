@@ -6,7 +6,7 @@
  */
 import { cpus, loadavg } from "node:os"
 
-import { writeResults, DOCS_FILE } from "./docs.js"
+import { DOCS_FILE, README_FILE, writeResults, writeTargets } from "./docs.js"
 import { identityRows } from "./identities.js"
 import { largeRows } from "./large.js"
 import { loginRows } from "./login.js"
@@ -14,7 +14,7 @@ import type { Progress } from "./measure.js"
 import { BenchUsageError, parseOptions, USAGE } from "./options.js"
 import type { BenchOptions, Section } from "./options.js"
 import { startupRows } from "./startup.js"
-import { renderMarkdown, renderText } from "./table.js"
+import { renderMarkdown, renderTargets, renderText } from "./table.js"
 import type { Row } from "./table.js"
 import { ageVersion, Workspace } from "./workspace.js"
 
@@ -132,7 +132,13 @@ async function main(argv: string[]): Promise<number> {
             ...results.notes.map((n) => `- ${n}`),
         ].join("\n")
         await writeResults(markdown)
-        progress(`wrote the table into ${DOCS_FILE}`)
+        await writeTargets([
+            `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${flags}\` ` +
+                `(${results.notes[0] ?? ""}):`,
+            "",
+            renderTargets(results.rows),
+        ].join("\n"))
+        progress(`wrote the table into ${DOCS_FILE} and the targets into ${README_FILE}`)
     }
     return results.failed ? EXIT_FAILED : 0
 }

@@ -86,7 +86,7 @@ env HOMEAGE_BENCH_SLOW_RUNS)
 ${DEFAULT_ROW_BUDGET_SECONDS})
   --only LIST        sections to run, comma-separated: ${SECTIONS.join(", ")}
   --counts LIST      secret counts of the login rows (default 10,100,1000)
-  --write-docs       also write the table into docs/benchmarks.md
+  --write-docs       also write the table into docs/benchmarks.md, the targets into README.md
   -h, --help         print this help
 `
 

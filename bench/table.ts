@@ -110,6 +110,20 @@ export function renderMarkdown(rows: Row[]): string {
     return [line(HEADERS), rule, ...rows.map((r) => line(rowCells(r)))].join("\n")
 }
 
+/**
+ * The rows that have a target, as a shorter Markdown table (what, target,
+ * measured ratio, result): the README's summary.
+ */
+export function renderTargets(rows: Row[]): string {
+    const headers = ["what", "homeage", "baseline", "ratio", "target", "result"]
+    const line = (r: string[]): string => `| ${r.map(escapeCell).join(" | ")} |`
+    const rule = `|${headers.map(() => "---").join("|")}|`
+    const body = rows.filter((r) => r.target !== "").map((r) => line([
+        `${r.section}: ${r.what}`, r.homeage, r.baseline, r.ratio, r.target, r.result,
+    ]))
+    return [line(headers), rule, ...body].join("\n")
+}
+
 function rowCells(row: Row): string[] {
     return [row.section, row.what, row.homeage, row.baseline, row.ratio, row.target,
         row.result, row.runs].map((c) => c === "" ? "-" : c)

@@ -36,7 +36,7 @@ export async function removeOutput(
     let managed = false
     let missing = true
     for (const record of records) {
-        const examined = await examine(record, key)
+        const examined = examine(record, key)
         if (examined.verdict === "missing") continue
         missing = false
         const plaintextFile = record.role === "plaintext" && examined.state.kind === "file"

@@ -76,7 +76,7 @@ export async function deactivate(options: DeactivateOptions): Promise<Deactivate
     const { paths, reporter } = options
     setInterruptNote("some outputs or services may still be in place: run homeage " +
         "deactivate again")
-    const hadState = (await inspectPath(paths.root)).kind !== "missing"
+    const hadState = inspectPath(paths.root).kind !== "missing"
     const before = await readCurrent(paths)
 
     const kinds = new Set<InstallationType>(SERVICE_KINDS)

@@ -4,7 +4,7 @@
  * loaded config, or from a stored generation (rollback), so the switch works
  * the same way for both.
  */
-import { readFile } from "node:fs/promises"
+import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 
 import type { Config } from "../config/types.js"
@@ -101,7 +101,7 @@ export async function desiredFromConfig(config: Config): Promise<Desired> {
     for (const secret of config.secrets) {
         let ciphertext: Uint8Array
         try {
-            ciphertext = await readFile(secret.source)
+            ciphertext = readFileSync(secret.source)
         } catch (err) {
             problems.push(`secret ${secret.name}: cannot read its source ${secret.source}: ` +
                 `${fsReason(err, secret.source)}; fix secrets.${secret.name}.source`)
@@ -149,7 +149,7 @@ export async function desiredFromManifest(
     for (const secret of manifest.secrets) {
         let ciphertext: Uint8Array
         try {
-            ciphertext = await readSource(storeDir, secret.storeHash)
+            ciphertext = readSource(storeDir, secret.storeHash)
         } catch (err) {
             problems.push(`secret ${secret.name}: ${messageOf(err)}`)
             continue

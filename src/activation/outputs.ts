@@ -3,8 +3,7 @@
  * disk compares with what homeage wrote there. This is what decides whether a
  * path is managed, what is repaired, and what cleanup may remove.
  */
-import { constants } from "node:fs"
-import { open } from "node:fs/promises"
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs"
 
 import { OperationError, errnoOf } from "../errors.js"
 import { fsReason } from "../fs/errno.js"
@@ -60,20 +59,19 @@ export interface Examined {
 
 /**
  * Whether the regular file at `path` has keyed hash `expected`. Opened
- * without following symlinks; a file over 64 MiB does not match.
+ * without following symlinks; a file over 64 MiB does not match. Synchronous,
+ * as the looks of fs/inspect.ts, since every output is compared on every run.
  */
-export async function fileMatches(
-    path: string, key: HashKey, expected: string,
-): Promise<boolean> {
+export function fileMatches(path: string, key: HashKey, expected: string): boolean {
     let data: Buffer
     try {
-        const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+        const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
         try {
-            const st = await handle.stat()
+            const st = fstatSync(fd)
             if (!st.isFile() || st.size > MAX_HASHED_BYTES) return false
-            data = await handle.readFile()
+            data = readFileSync(fd)
         } finally {
-            await handle.close()
+            closeSync(fd)
         }
     } catch (err) {
         // Gone (or replaced by a symlink) since it was inspected: it does not match.
@@ -89,8 +87,8 @@ export async function fileMatches(
  * Examines an output against its secret. `key` is the state's hash key;
  * without one, no file can be recognized and existing files are `modified`.
  */
-export async function examine(output: Output, key: HashKey | undefined): Promise<Examined> {
-    const state = await inspectPath(output.path)
+export function examine(output: Output, key: HashKey | undefined): Examined {
+    const state = inspectPath(output.path)
     const secret = output.secret
     if (state.kind === "missing") return { verdict: "missing", state }
 
@@ -100,7 +98,7 @@ export async function examine(output: Output, key: HashKey | undefined): Promise
     }
 
     if (state.kind !== "file") return { verdict: "replaced", state }
-    if (key === undefined || !await fileMatches(output.path, key, secret.plaintextHash)) {
+    if (key === undefined || !fileMatches(output.path, key, secret.plaintextHash)) {
         return { verdict: "modified", state }
     }
     const euid = process.geteuid?.() ?? 0

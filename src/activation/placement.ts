@@ -47,10 +47,10 @@ async function deepestExisting(path: string): Promise<string> {
  * The problem of a planted symlink on the way to a plaintext file inside the
  * runtime dir, or `undefined` when there is none.
  */
-export async function symlinkInRuntimeDir(
+export function symlinkInRuntimeDir(
     runtimeDir: string, path: string, home?: string,
-): Promise<string | undefined> {
-    const link = await symlinkedFolderBelow(runtimeDir, path)
+): string | undefined {
+    const link = symlinkedFolderBelow(runtimeDir, path)
     if (link === undefined) return undefined
     return `${showPath(link, home)} is a symlink inside the runtime dir; homeage never ` +
         "follows one there, since it could lead plaintext to a disk: remove it (homeage then " +
@@ -62,8 +62,8 @@ export async function symlinkInRuntimeDir(
  * runtime dir goes through a symlink: the last check before writing, since a
  * link may be planted after the check phase.
  */
-export async function refuseSymlinkInRuntimeDir(runtimeDir: string, path: string): Promise<void> {
-    const problem = await symlinkInRuntimeDir(runtimeDir, path)
+export function refuseSymlinkInRuntimeDir(runtimeDir: string, path: string): void {
+    const problem = symlinkInRuntimeDir(runtimeDir, path)
     if (problem !== undefined) throw new OperationError(`cannot write ${path}: ${problem}`)
 }
 
@@ -93,7 +93,7 @@ async function placementOf(
 ): Promise<{ problem?: string, warning?: string }> {
     const show = showPath(secret.path, home)
     if (isInside(secret.path, runtimeDir)) {
-        const problem = await symlinkInRuntimeDir(runtimeDir, secret.path, home)
+        const problem = symlinkInRuntimeDir(runtimeDir, secret.path, home)
         return problem === undefined ? {} : { problem: `secret ${secret.name}: ${problem}` }
     }
 

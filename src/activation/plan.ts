@@ -11,7 +11,7 @@ import { HomeageError, OperationError, messageOf } from "../errors.js"
 import { missingFolders, realFolder } from "../fs/folders.js"
 import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
-import { mapAll, settleAll } from "../fs/pool.js"
+import { settleAll } from "../fs/pool.js"
 import {
     currentGeneration, pendingGeneration, readCurrent, readGeneration,
 } from "../generations/generations.js"
@@ -56,6 +56,13 @@ export interface PlannedSecret {
     previous: ManifestSecret | undefined
     /** The decrypted plaintext, when the secret is written or was verified. */
     plaintext: Uint8Array | undefined
+    /**
+     * Whether the check found every output as the current generation wrote it,
+     * from the same source: the switch then leaves the secret alone instead
+     * of looking at its outputs again. A path changed in between by another
+     * program is kept as it is, and reported by the next status or activate.
+     */
+    settled?: boolean
 }
 
 /** An unmanaged path moved aside with `--backup`. */
@@ -110,9 +117,9 @@ function asManifestSecret(desired: DesiredSecret, previous: ManifestSecret | und
     return { ...rest, plaintextHash: sameSource ? previous.plaintextHash : "" }
 }
 
-async function managedBy(path: string, records: Records, key: HashKey | undefined) {
+function managedBy(path: string, records: Records, key: HashKey | undefined): boolean {
     for (const record of records.get(path) ?? []) {
-        if (isManaged((await examine(record, key)).verdict)) return true
+        if (isManaged(examine(record, key).verdict)) return true
     }
     return false
 }
@@ -126,30 +133,30 @@ interface Gathered {
 }
 
 /** Examines one secret's outputs and finds the paths in the way. */
-async function gatherSecret(
+function gatherSecret(
     planned: PlannedSecret, records: Records, key: HashKey | undefined, options: PlanOptions,
-): Promise<Gathered> {
+): Gathered {
     const wanted = asManifestSecret(planned.desired, planned.previous)
     const gathered: Gathered = { needsPlaintext: false, examined: [], problems: [], backups: [] }
     const { problems, backups } = gathered
     const show = (p: string): string => showPath(p, options.home)
 
     for (const output of outputsOfSecret(wanted)) {
-        const examined = await examine(output, wanted.plaintextHash === "" ? undefined : key)
+        const examined = examine(output, wanted.plaintextHash === "" ? undefined : key)
         gathered.examined.push(examined)
         if (examined.verdict === "ok") continue
         if (output.role !== "symlink") gathered.needsPlaintext = true
 
         if (examined.verdict === "missing") {
             try {
-                await missingFolders(dirname(output.path))
+                missingFolders(dirname(output.path))
             } catch (err) {
                 problems.push(`secret ${wanted.name}: ${show(output.path)}: ${messageOf(err)}`)
             }
             continue
         }
         if (examined.verdict === "attributes") continue
-        if (await managedBy(output.path, records, key)) continue
+        if (managedBy(output.path, records, key)) continue
 
         const what = describeState(examined.state)
         const known = records.has(output.path)
@@ -161,7 +168,7 @@ async function gatherSecret(
             continue
         }
         const to = `${output.path}.${options.backup}`
-        if ((await inspectPath(to)).kind !== "missing") {
+        if (inspectPath(to).kind !== "missing") {
             problems.push(`secret ${wanted.name}: ${show(output.path)}: ${why} is in the way ` +
                 `and cannot be backed up: ${show(to)} exists; move one of them away`)
             continue
@@ -195,7 +202,7 @@ async function checkPlaces(
     for (const list of placement.problems.values()) problems.push(...list)
     warnings.push(...placement.warnings)
 
-    const conflicts = await realConflicts({
+    const conflicts = realConflicts({
         secrets: desired.secrets, runtimeDir: desired.runtimeDir,
         stateDir: options.paths.root, configFile: desired.configFile,
         identityPaths: desired.identityPaths, textChecked: desired.origin === "config",
@@ -254,27 +261,22 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
         desired: desiredSecret, previous: previousByName.get(desiredSecret.name),
         plaintext: undefined,
     }))
-    const gathered = await settleAll(secrets,
-        (planned) => gatherSecret(planned, records, key, options),
-        { beforeEach: throwIfInterrupted })
-    throwIfInterrupted()
-
     const backups: Backup[] = []
     const toDecrypt: PlannedSecret[] = []
     const repaired = new Set<string>()
-    for (const [i, planned] of secrets.entries()) {
-        const one = gathered[i]
-        if (one === undefined) continue
-        if (!one.ok) throw one.error
-        problems.push(...one.value.problems)
-        backups.push(...one.value.backups)
+    for (const planned of secrets) {
+        const one = gatherSecret(planned, records, key, options)
+        problems.push(...one.problems)
+        backups.push(...one.backups)
         const name = planned.desired.name
-        if (one.value.examined.some((e) => e.verdict !== "ok")) repaired.add(name)
+        if (one.examined.some((e) => e.verdict !== "ok")) repaired.add(name)
+        else if (planned.previous?.storeHash === planned.desired.storeHash) planned.settled = true
         const sourceChanged = planned.previous?.storeHash !== planned.desired.storeHash
-        if (options.verifyAll === true || one.value.needsPlaintext || sourceChanged) {
+        if (options.verifyAll === true || one.needsPlaintext || sourceChanged) {
             toDecrypt.push(planned)
         }
     }
+    throwIfInterrupted()
 
     const failed = toDecrypt.length === 0 ? new Set<string>()
         : await decryptAll(toDecrypt, desired, options.reporter, problems, warnings)
@@ -288,7 +290,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
 
     const folders = [...new Set(desired.secrets.flatMap((secret) =>
         [secret.path, ...secret.symlinks, ...secret.copies].map((path) => dirname(path))))]
-    const reals = await mapAll(folders, realFolder)
+    const reals = folders.map(realFolder)
     const realFolders = new Map(folders.map((folder, i) => [folder, reals[i] ?? folder]))
 
     for (const line of warnings) options.reporter.warn(line)

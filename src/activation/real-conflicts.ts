@@ -8,12 +8,11 @@
  * again: same file, an output inside another, the runtime dir, homeage's state
  * dir, and its own inputs (config file, sources, identity files).
  */
-import { lstat } from "node:fs/promises"
+import { lstatSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 
 import { formatKeyPath, type KeySegment } from "../config/key-path.js"
 import { isInside, realFolder, realLocation } from "../fs/folders.js"
-import { mapAll } from "../fs/pool.js"
 
 /** One conflict: the message, and the secrets it involves (so `start` can fail just those). */
 export interface RealConflict {
@@ -52,13 +51,13 @@ interface Located {
     real: string
 }
 
-async function locate(input: RealConflictInput): Promise<Located[]> {
+function locate(input: RealConflictInput): Located[] {
     const cache = new Map<string, string>()
-    const real = async (file: string): Promise<string> => {
+    const real = (file: string): string => {
         const folder = dirname(file)
         let base = cache.get(folder)
         if (base === undefined) {
-            base = dirname(await realLocation(`${folder}/x`))
+            base = dirname(realLocation(`${folder}/x`))
             cache.set(folder, base)
         }
         return `${base === "/" ? "" : base}/${file.slice(folder.length + 1)}`
@@ -69,18 +68,18 @@ async function locate(input: RealConflictInput): Promise<Located[]> {
         const at = (...rest: KeySegment[]): KeySegment[] => ["secrets", secret.name, ...rest]
         located.push({
             secret: secret.name, kind: "path", at: at("path"), file: secret.path,
-            real: await real(secret.path),
+            real: real(secret.path),
         })
         for (const [i, file] of secret.symlinks.entries()) {
             located.push({
                 secret: secret.name, kind: "symlink", at: at("symlinks", i), file,
-                real: await real(file),
+                real: real(file),
             })
         }
         for (const [i, file] of secret.copies.entries()) {
             located.push({
                 secret: secret.name, kind: "copy", at: at("copies", i), file,
-                real: await real(file),
+                real: real(file),
             })
         }
     }
@@ -88,7 +87,7 @@ async function locate(input: RealConflictInput): Promise<Located[]> {
 }
 
 /** Where a file or folder really is, every part of its path followed, the last one too. */
-function realOf(path: string): Promise<string> {
+function realOf(path: string): string {
     return realFolder(path)
 }
 
@@ -98,9 +97,9 @@ function realOf(path: string): Promise<string> {
  * a symlink is its real folder plus its name, one `lstat` instead of one per
  * part of its path.
  */
-function realOfMany(): (path: string) => Promise<string> {
-    const folders = new Map<string, Promise<string>>()
-    const folderOf = (folder: string): Promise<string> => {
+function realOfMany(): (path: string) => string {
+    const folders = new Map<string, string>()
+    const folderOf = (folder: string): string => {
         let real = folders.get(folder)
         if (real === undefined) {
             real = realOf(folder)
@@ -109,16 +108,16 @@ function realOfMany(): (path: string) => Promise<string> {
         return real
     }
 
-    return async (path) => {
+    return (path) => {
         const folder = dirname(path)
         if (folder === path) return realOf(path)
         let follow: boolean
         try {
-            follow = (await lstat(path)).isSymbolicLink()
+            follow = lstatSync(path).isSymbolicLink()
         } catch {
             follow = true
         }
-        return follow ? realOf(path) : join(await folderOf(folder), basename(path))
+        return follow ? realOf(path) : join(folderOf(folder), basename(path))
     }
 }
 
@@ -147,8 +146,8 @@ function sameFileMessage(earlier: Located, later: Located): string {
  * conflicts already visible as text are left to that check. Reads the disk
  * (realpath), changes nothing.
  */
-export async function realConflicts(input: RealConflictInput): Promise<RealConflict[]> {
-    const located = await locate(input)
+export function realConflicts(input: RealConflictInput): RealConflict[] {
+    const located = locate(input)
     const conflicts: RealConflict[] = []
     const hidden = (textual: boolean): boolean => !input.textChecked || !textual
 
@@ -177,17 +176,17 @@ export async function realConflicts(input: RealConflictInput): Promise<RealConfl
         }
     }
 
-    conflicts.push(...await ownPathConflicts(input, located, hidden))
+    conflicts.push(...ownPathConflicts(input, located, hidden))
     return conflicts
 }
 
 /** Outputs at or above the runtime dir or the state dir, or on one of homeage's inputs. */
-async function ownPathConflicts(
+function ownPathConflicts(
     input: RealConflictInput, located: Located[], hidden: (textual: boolean) => boolean,
-): Promise<RealConflict[]> {
+): RealConflict[] {
     const conflicts: RealConflict[] = []
-    const runtimeDir = await realOf(input.runtimeDir)
-    const stateDir = await realOf(input.stateDir)
+    const runtimeDir = realOf(input.runtimeDir)
+    const stateDir = realOf(input.stateDir)
     const named: { file: string, what: string }[] = [
         ...input.configFile === null ? [] : [{ file: input.configFile, what: "the config file" }],
         ...input.secrets.map((secret) =>
@@ -195,7 +194,7 @@ async function ownPathConflicts(
         ...input.identityPaths.map((file) => ({ file, what: "an identity file" })),
     ]
     const real = realOfMany()
-    const reals = await mapAll(named, ({ file }) => real(file))
+    const reals = named.map(({ file }) => real(file))
     const inputs = new Map<string, [string, string]>()
     for (const [i, { file, what }] of named.entries()) inputs.set(reals[i] ?? file, [file, what])
 

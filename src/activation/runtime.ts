@@ -4,7 +4,8 @@
  * the runtime dir, `stop` removes them with the cleanup rules, `status` tells
  * how the disk compares with the generation.
  */
-import { rm, stat } from "node:fs/promises"
+import { statSync } from "node:fs"
+import { rm } from "node:fs/promises"
 import { dirname } from "node:path"
 
 import { OperationError, UsageError, messageOf } from "../errors.js"
@@ -262,9 +263,9 @@ function decryptorFor(
         }
 
         const what = `secret ${secret.name} (${secret.source})`
-        const size = await sourceSize(paths, secret)
+        const size = sourceSize(paths, secret)
         await budget.use(size, async () => {
-            const ciphertext = await readSource(paths.store, secret.storeHash)
+            const ciphertext = readSource(paths.store, secret.storeHash)
             let plaintext: Uint8Array
             try {
                 plaintext = await decryptor.decrypt(ciphertext, what)
@@ -277,9 +278,9 @@ function decryptorFor(
 }
 
 /** The size of a secret's stored source, or 0 when it cannot be seen (reading it says why). */
-async function sourceSize(paths: StatePaths, secret: ManifestSecret): Promise<number> {
+function sourceSize(paths: StatePaths, secret: ManifestSecret): number {
     try {
-        return (await stat(storePath(paths.store, secret.storeHash))).size
+        return statSync(storePath(paths.store, secret.storeHash)).size
     } catch {
         return 0
     }
@@ -310,7 +311,7 @@ async function refusedSecrets(
     const placement = await checkPlacement(manifest.secrets, manifest.runtimeDir,
         manifest.allowPersistentRuntimeDir, home)
     const problems = placement.problems
-    const conflicts = await realConflicts({
+    const conflicts = realConflicts({
         secrets: manifest.secrets, runtimeDir: manifest.runtimeDir, stateDir: paths.root,
         configFile: manifest.configFile, identityPaths: manifest.identityPaths,
         textChecked: false,
@@ -327,7 +328,7 @@ async function refusedSecrets(
 async function startOne(secret: ManifestSecret, context: StartContext): Promise<string[]> {
     const { key } = context
     const outputs = outputsOfSecret(secret)
-    const examined = await Promise.all(outputs.map((output) => examine(output, key)))
+    const examined = outputs.map((output) => examine(output, key))
     const verdicts: Verdict[] = examined.map((e) => e.verdict)
     const blocked: string[] = []
     for (const [i, output] of outputs.entries()) {
@@ -371,7 +372,7 @@ async function writeOutputs(
         if (verdicts[i] === "ok") continue
         throwIfInterrupted()
         if (output.role === "plaintext") {
-            await refuseSymlinkInRuntimeDir(context.runtimeDir, output.path)
+            refuseSymlinkInRuntimeDir(context.runtimeDir, output.path)
         }
         await context.folders.make(dirname(output.path))
         if (output.role === "symlink") {
@@ -396,7 +397,7 @@ async function writeOutputs(
 async function removeOutdatedPlaintext(secret: ManifestSecret, key: HashKey): Promise<boolean> {
     const plaintext: Output = { role: "plaintext", path: secret.path, secret }
     try {
-        const examined = await examine(plaintext, key)
+        const examined = examine(plaintext, key)
         if (examined.verdict !== "modified") return false
         await rm(secret.path)
         return true
@@ -459,10 +460,10 @@ async function earlierNames(paths: StatePaths): Promise<Set<string>> {
 }
 
 /** Whether the secret's plaintext is the current generation's, so its files can stay. */
-async function plaintextCurrent(secret: ManifestSecret, key: HashKey | undefined) {
+function plaintextCurrent(secret: ManifestSecret, key: HashKey | undefined): boolean {
     if (key === undefined) return false
     const plaintext: Output = { role: "plaintext", path: secret.path, secret }
-    return isManaged((await examine(plaintext, key)).verdict)
+    return isManaged(examine(plaintext, key).verdict)
 }
 
 /**
@@ -498,7 +499,7 @@ export async function stopSecrets(options: RuntimeOptions): Promise<RuntimeResul
 
         for (const secret of secrets) {
             throwIfInterrupted()
-            if (replacing.has(secret.name) && await plaintextCurrent(secret, key)) {
+            if (replacing.has(secret.name) && plaintextCurrent(secret, key)) {
                 result.untouched.push(secret.name)
                 reporter.info(`kept ${secret.name}: homeage activate is replacing it`)
                 continue
@@ -595,7 +596,7 @@ export async function secretStatus(options: RuntimeOptions): Promise<StatusRepor
             symlinks: [], copies: [], ok: true,
         }
         for (const output of outputsOfSecret(secret)) {
-            const examined = await examine(output, key)
+            const examined = examine(output, key)
             const target = examined.verdict === "elsewhere" && examined.state.kind === "symlink"
                 ? examined.state.target : undefined
             const status = toStatus(output.path, examined.verdict, target)

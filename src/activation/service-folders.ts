@@ -44,9 +44,9 @@ async function writeRecord(paths: StatePaths, folders: string[]): Promise<void> 
 }
 
 /** The folders (and missing ancestors) of `folders` that do not exist yet. */
-export async function foldersToCreate(folders: readonly string[]): Promise<string[]> {
+export function foldersToCreate(folders: readonly string[]): string[] {
     const missing: string[] = []
-    for (const folder of folders) missing.push(...await missingFolders(folder))
+    for (const folder of folders) missing.push(...missingFolders(folder))
     return [...new Set(missing)]
 }
 
@@ -56,7 +56,7 @@ export async function recordCreatedFolders(
 ): Promise<void> {
     const created: string[] = []
     for (const folder of candidates) {
-        if ((await inspectPath(folder)).kind === "folder") created.push(folder)
+        if (inspectPath(folder).kind === "folder") created.push(folder)
     }
     if (created.length === 0) return
 

@@ -143,7 +143,7 @@ export async function applyServices(
         }
         if (plan === undefined) return
 
-        const candidates = await foldersToCreate(work.manager.folders)
+        const candidates = foldersToCreate(work.manager.folders)
         try {
             await work.manager.apply(plan, reporter)
         } finally {

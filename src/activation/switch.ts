@@ -99,19 +99,17 @@ function outerFirst(folders: Iterable<string>): string[] {
 }
 
 /** The folders the new generation's outputs need that homeage made or will make. */
-async function plannedFolders(
-    secrets: ManifestSecret[], earlier: (Manifest | undefined)[],
-): Promise<string[]> {
+function plannedFolders(secrets: ManifestSecret[], earlier: (Manifest | undefined)[]): string[] {
     const outputs = secrets.flatMap(outputsOfSecret).map((o) => o.path)
     const predicted: string[] = []
     for (const folder of unique(outputs.map((p) => dirname(p)))) {
-        predicted.push(...await missingFolders(folder))
+        predicted.push(...missingFolders(folder))
     }
 
     const carried: string[] = []
     for (const folder of earlier.flatMap((m) => m?.createdFolders ?? [])) {
         if (!outputs.some((p) => isInside(p, folder))) continue
-        if ((await inspectPath(folder)).kind === "folder") carried.push(folder)
+        if (inspectPath(folder).kind === "folder") carried.push(folder)
     }
     return outerFirst([...carried, ...predicted])
 }
@@ -146,11 +144,11 @@ function targetsOf(secret: ManifestSecret, home?: string): string {
  * Refuses to write into a folder that leads elsewhere than at the check: one
  * on the way was replaced by a symlink since (to someone else's folder, say).
  */
-async function refuseMovedFolder(plan: Plan, path: string): Promise<void> {
+function refuseMovedFolder(plan: Plan, path: string): void {
     const folder = dirname(path)
     const checked = plan.realFolders.get(folder)
     if (checked === undefined) return
-    const now = await realFolder(folder)
+    const now = realFolder(folder)
     if (now === checked) return
     throw new OperationError(`${folder} leads to ${now} now, not to ${checked} as at the ` +
         "check: a folder on the way was replaced by a symlink; nothing was written there " +
@@ -166,10 +164,10 @@ async function writeOutput(
     output: Output, plaintext: Uint8Array | undefined, folders: FolderMaker, plan: Plan,
 ): Promise<void> {
     if (output.role === "plaintext") {
-        await refuseSymlinkInRuntimeDir(plan.desired.runtimeDir, output.path)
+        refuseSymlinkInRuntimeDir(plan.desired.runtimeDir, output.path)
     }
     await folders.make(dirname(output.path))
-    await refuseMovedFolder(plan, output.path)
+    refuseMovedFolder(plan, output.path)
     const secret = output.secret
     if (output.role === "symlink") {
         await replaceWithSymlink(output.path, secret.path, { syncFolder: false })
@@ -210,13 +208,15 @@ async function switchOutputs(
     const written: string[] = []
 
     const switchOne = async (final: ManifestSecret, i: number): Promise<Switched> => {
-        const plaintext = plan.secrets[i]?.plaintext
+        const planned = plan.secrets[i]
         const mine: string[] = []
         const details: string[] = []
+        if (planned?.settled === true) return { written: mine, details }
+        const plaintext = planned?.plaintext
         try {
             for (const output of outputsOfSecret(final)) {
                 throwIfInterrupted()
-                if ((await examine(output, key)).verdict === "ok") continue
+                if (examine(output, key).verdict === "ok") continue
                 mine.push(output.path)
                 if (!dryRun) {
                     await writeOutput(output, plaintext, folders, plan)
@@ -282,7 +282,7 @@ export async function applyPlan(plan: Plan, options: SwitchOptions): Promise<Swi
         installationType: plan.desired.installationType,
         allowPersistentRuntimeDir: plan.desired.allowPersistentRuntimeDir,
         identityPaths: plan.desired.identityPaths,
-        createdFolders: await plannedFolders(finals, earlier),
+        createdFolders: plannedFolders(finals, earlier),
         secrets: finals,
     }
 
@@ -403,7 +403,7 @@ async function prepareFolders(
 }
 
 async function moveAside(from: string, to: string): Promise<void> {
-    if ((await inspectPath(to)).kind !== "missing") {
+    if (inspectPath(to).kind !== "missing") {
         throw new OperationError(`cannot move ${from} to ${to}: that exists now; move one away`)
     }
     try {

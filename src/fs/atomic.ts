@@ -3,10 +3,18 @@
  * either its complete old content or its complete new content, never a partial
  * or empty file: new content goes to an unguessable temp name in the same
  * folder and is renamed over the target (SPEC §5.3, §7).
+ *
+ * The steps on one file use the synchronous calls: a login writes a file and
+ * a symlink per secret, and each promise-based call costs a round trip
+ * through the thread pool that is longer than the call itself. Signals are
+ * still handled before a rename (see {@link writeFileAtomic}).
  */
 import { randomBytes } from "node:crypto"
-import { constants } from "node:fs"
-import { lstat, open, readdir, rename, rm, symlink } from "node:fs/promises"
+import {
+    closeSync, constants, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, rmSync,
+    symlinkSync, writeSync,
+} from "node:fs"
+import { lstat, open, readdir, rm } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 
 import { OperationError, errnoOf } from "../errors.js"
@@ -64,9 +72,9 @@ export async function writeFileAtomic(
     const temp = tempPathFor(target)
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
         | constants.O_NOFOLLOW
-    let handle
+    let fd: number | undefined
     try {
-        handle = await open(temp, flags, mode & PERMISSION_BITS)
+        fd = openSync(temp, flags, mode & PERMISSION_BITS)
         trackTemp(temp)
     } catch (err) {
         throw new OperationError(`cannot create a file in ${dirname(target)}: ` +
@@ -75,19 +83,22 @@ export async function writeFileAtomic(
 
     try {
         if (owner.uid !== undefined || owner.gid !== undefined) {
-            await handle.chown(owner.uid ?? -1, owner.gid ?? -1)
+            fchownSync(fd, owner.uid ?? -1, owner.gid ?? -1)
         }
-        await handle.chmod(mode & PERMISSION_BITS)
-        await handle.writeFile(data)
-        await handle.sync()
-        await handle.close()
-        handle = undefined
+        fchmodSync(fd, mode & PERMISSION_BITS)
+        for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at)
+        fsyncSync(fd)
+        closeSync(fd)
+        fd = undefined
+        // A signal that arrived while writing is handled at the next turn of
+        // the event loop: take that turn, so it stops the rename.
+        await signalsHandled()
         throwIfInterrupted()
-        await rename(temp, target)
+        renameSync(temp, target)
         untrackTemp(temp)
     } catch (err) {
-        await handle?.close().catch(() => undefined)
-        await rm(temp, { force: true }).catch(() => undefined)
+        if (fd !== undefined) closeQuietly(fd)
+        removeQuietly(temp)
         untrackTemp(temp)
         if (err instanceof InterruptedError) throw err
         throw new OperationError(`cannot write ${target}: ${fsReason(err, target)}; ` +
@@ -95,6 +106,28 @@ export async function writeFileAtomic(
     }
 
     if (options.syncFolder !== false) await syncFolder(dirname(target))
+}
+
+/** Resolves once the event loop has had a turn, in which pending signals are handled. */
+function signalsHandled(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve))
+}
+
+function closeQuietly(fd: number): void {
+    try {
+        closeSync(fd)
+    } catch {
+        // Already closed, or failing to: the error that matters is being reported.
+    }
+}
+
+/** Removes a temp file or symlink of this run, if there; failing to is not reported. */
+function removeQuietly(temp: string): void {
+    try {
+        rmSync(temp, { force: true })
+    } catch {
+        // The sweep of the next run under the lock removes it (see removeLeftoverTemps).
+    }
 }
 
 /** What a failed write left at `target`, for its message. */
@@ -114,12 +147,12 @@ export async function replaceWithSymlink(
     const temp = tempPathFor(linkPath)
     try {
         throwIfInterrupted()
-        await symlink(linkTarget, temp)
+        symlinkSync(linkTarget, temp)
         trackTemp(temp)
-        await rename(temp, linkPath)
+        renameSync(temp, linkPath)
         untrackTemp(temp)
     } catch (err) {
-        await rm(temp, { force: true }).catch(() => undefined)
+        removeQuietly(temp)
         untrackTemp(temp)
         if (err instanceof InterruptedError) throw err
         throw new OperationError(`cannot make symlink ${linkPath}: ` +

@@ -2,7 +2,8 @@
  * Creating and removing folders while remembering which ones homeage made, so
  * that cleanup removes only those, and only once empty (SPEC §5.4).
  */
-import { chmod, lstat, mkdir, readlink, rmdir } from "node:fs/promises"
+import { lstatSync, readlinkSync } from "node:fs"
+import { chmod, mkdir, rmdir } from "node:fs/promises"
 import { dirname, join } from "node:path"
 
 import { OperationError, errnoOf } from "../errors.js"
@@ -17,11 +18,11 @@ export const FOLDER_MODE = 0o700
  * first. Stops at the first existing ancestor; throws an `OperationError` when
  * an ancestor exists but is not a folder (or a symlink, which is followed).
  */
-export async function missingFolders(folder: string): Promise<string[]> {
+export function missingFolders(folder: string): string[] {
     const missing: string[] = []
     let current = folder
     for (;;) {
-        const state = await inspectPath(current)
+        const state = inspectPath(current)
         if (state.kind === "folder" || state.kind === "symlink") break
         if (state.kind !== "missing") {
             throw new OperationError(
@@ -45,7 +46,7 @@ export async function missingFolders(folder: string): Promise<string[]> {
  */
 export async function makeFolders(folder: string): Promise<string[]> {
     const created: string[] = []
-    for (const path of await missingFolders(folder)) {
+    for (const path of missingFolders(folder)) {
         try {
             await mkdir(path, { mode: FOLDER_MODE })
             created.push(path)
@@ -116,9 +117,7 @@ export function isInside(path: string, folder: string): boolean {
  * none, when `file` is not inside `root`, or where the way stops existing.
  * Used to never follow a symlink for a folder inside the runtime dir.
  */
-export async function symlinkedFolderBelow(
-    root: string, file: string,
-): Promise<string | undefined> {
+export function symlinkedFolderBelow(root: string, file: string): string | undefined {
     const folder = dirname(file)
     if (folder === root || !isInside(folder, root)) return undefined
 
@@ -126,7 +125,7 @@ export async function symlinkedFolderBelow(
     let current = root
     for (const part of rest) {
         current = `${current === "/" ? "" : current}/${part}`
-        const state = await inspectPath(current)
+        const state = inspectPath(current)
         if (state.kind === "symlink") return current
         if (state.kind !== "folder") return undefined
     }
@@ -144,7 +143,7 @@ const MAX_SYMLINK_HOPS = 40
  * The last part is never followed (an output may itself be a symlink). A loop
  * of symlinks gives `path` back unchanged.
  */
-export async function realLocation(path: string): Promise<string> {
+export function realLocation(path: string): string {
     const parts = path.split("/").filter((part) => part !== "")
     const last = parts.pop()
     const queue = [...parts]
@@ -161,7 +160,7 @@ export async function realLocation(path: string): Promise<string> {
         const next = join(resolved, part)
         let st
         try {
-            st = await lstat(next)
+            st = lstatSync(next)
         } catch {
             resolved = join(next, ...queue)
             break
@@ -173,7 +172,7 @@ export async function realLocation(path: string): Promise<string> {
 
         hops++
         if (hops > MAX_SYMLINK_HOPS) return path
-        const target = await readlink(next)
+        const target = readlinkSync(next)
         if (target.startsWith("/")) resolved = "/"
         queue.unshift(...target.split("/").filter((p) => p !== ""))
     }
@@ -184,6 +183,6 @@ export async function realLocation(path: string): Promise<string> {
  * Where the folder `folder` really is, every part of its path followed (its
  * last part too): see {@link realLocation}.
  */
-export async function realFolder(folder: string): Promise<string> {
-    return dirname(await realLocation(join(folder, "x")))
+export function realFolder(folder: string): string {
+    return dirname(realLocation(join(folder, "x")))
 }

@@ -4,7 +4,8 @@
  * `start`, `rollback` and cleanup never need the dotfiles checkout.
  */
 import { createHash } from "node:crypto"
-import { readFile, readdir, rm } from "node:fs/promises"
+import { readFileSync } from "node:fs"
+import { readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 
 import { OperationError, errnoOf } from "../errors.js"
@@ -36,15 +37,15 @@ export function storePath(storeDir: string, hash: string): string {
 export async function putSource(storeDir: string, ciphertext: Uint8Array): Promise<string> {
     const hash = sha256Hex(ciphertext)
     const path = storePath(storeDir, hash)
-    if ((await inspectPath(path)).kind === "file" && await intact(path, hash)) return hash
+    if (inspectPath(path).kind === "file" && intact(path, hash)) return hash
 
     await writeFileAtomic(path, ciphertext, STORE_FILE_MODE)
     return hash
 }
 
-async function intact(path: string, hash: string): Promise<boolean> {
+function intact(path: string, hash: string): boolean {
     try {
-        return sha256Hex(await readFile(path)) === hash
+        return sha256Hex(readFileSync(path)) === hash
     } catch {
         return false
     }
@@ -52,13 +53,14 @@ async function intact(path: string, hash: string): Promise<boolean> {
 
 /**
  * Reads the source with hash `hash` from the store and verifies its bytes.
- * Throws an `OperationError` when it is missing or damaged.
+ * Throws an `OperationError` when it is missing or damaged. Synchronous: a
+ * login reads every source of the generation, and each is small.
  */
-export async function readSource(storeDir: string, hash: string): Promise<Uint8Array> {
+export function readSource(storeDir: string, hash: string): Uint8Array {
     const path = storePath(storeDir, hash)
     let data: Buffer
     try {
-        data = await readFile(path)
+        data = readFileSync(path)
     } catch (err) {
         const why = errnoOf(err) === "ENOENT" ? "is missing"
             : `cannot be read: ${fsReason(err, path)}`

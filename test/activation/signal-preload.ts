@@ -17,11 +17,13 @@ import { createRequire, syncBuiltinESMExports } from "node:module"
 import { basename, dirname } from "node:path"
 
 const require = createRequire(import.meta.url)
-// The CommonJS object behind node:fs/promises: replacing a function and
-// syncing updates the ESM binding homeage imported.
+// The CommonJS objects behind node:fs/promises and node:fs: replacing a
+// function and syncing updates the ESM binding homeage imported.
 const fsp = require("node:fs/promises") as Record<string, unknown>
+const fsSync = require("node:fs") as Record<string, unknown>
 
 type Open = (path: unknown, ...rest: unknown[]) => Promise<unknown>
+type OpenSync = (path: unknown, ...rest: unknown[]) => unknown
 
 /** One action, run once, after the first temp file opened in `folder`. */
 interface Trigger {
@@ -50,17 +52,28 @@ if (swapFolder !== undefined && swapTarget !== undefined && env.HOMEAGE_TEST_SWA
     })
 }
 
+/** Runs the triggers waiting for a temp file in the folder of `path`, if it is one. */
+function opened(path: unknown): void {
+    if (typeof path !== "string" || !basename(path).startsWith(".homeage-tmp-")) return
+    for (const trigger of triggers) {
+        if (trigger.done || dirname(path) !== trigger.folder) continue
+        trigger.done = true
+        trigger.act()
+    }
+}
+
 if (triggers.length > 0) {
     const open = fsp.open as Open
     fsp.open = async (path: unknown, ...rest: unknown[]): Promise<unknown> => {
         const handle = await open(path, ...rest)
-        if (typeof path !== "string" || !basename(path).startsWith(".homeage-tmp-")) return handle
-        for (const trigger of triggers) {
-            if (trigger.done || dirname(path) !== trigger.folder) continue
-            trigger.done = true
-            trigger.act()
-        }
+        opened(path)
         return handle
+    }
+    const openSync = fsSync.openSync as OpenSync
+    fsSync.openSync = (path: unknown, ...rest: unknown[]): unknown => {
+        const fd = openSync(path, ...rest)
+        opened(path)
+        return fd
     }
     syncBuiltinESMExports()
 }

@@ -1,8 +1,9 @@
 /**
  * A preload for the real CLI (`node --import inject.js bin/homeage.js …`) that
  * lets the reliability suites reach exact points of a run without any hook in
- * the product: it wraps the mutating calls of node:fs/promises and of file
- * handles, and the random bytes of temp names. Nothing here is active unless
+ * the product: it wraps the mutating calls of node:fs/promises, of file
+ * handles and of node:fs (the synchronous ones), and the random bytes of temp
+ * names. Nothing here is active unless
  * one of the `RELIABILITY_*` variables below is set:
  *
  * - `RELIABILITY_STEPS_FILE=F`: count the mutating steps and write the count to
@@ -31,7 +32,6 @@
  *   homeage that takes the lock between activate's check and its lock).
  */
 import { execFileSync } from "node:child_process"
-import { appendFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs"
 import type { FileHandle } from "node:fs/promises"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { basename } from "node:path"
@@ -41,6 +41,32 @@ const require = createRequire(import.meta.url)
 // functions and syncing updates the ESM bindings homeage imported.
 const fsp = require("node:fs/promises") as Record<string, unknown>
 const nodeCrypto = require("node:crypto") as Record<string, unknown>
+const fsSync = require("node:fs") as Record<string, unknown>
+
+// This file's own file work, with the calls as they were before any wrapping,
+// and marked busy so that the wrappers below let node:fs's inner calls through.
+const originals = { ...fsSync } as unknown as typeof import("node:fs")
+let busy = 0
+function own<T>(work: () => T): T {
+    busy++
+    try {
+        return work()
+    } finally {
+        busy--
+    }
+}
+const appendFileSync = (file: string, text: string): void => {
+    own(() => { originals.appendFileSync(file, text) })
+}
+const writeFileSync = (file: string, text: string): void => {
+    own(() => { originals.writeFileSync(file, text) })
+}
+const renameSync = (from: string, to: string): void => {
+    own(() => { originals.renameSync(from, to) })
+}
+const symlinkSync = (target: string, path: string): void => {
+    own(() => { originals.symlinkSync(target, path) })
+}
 
 const TEMP_PREFIX = ".homeage-tmp-"
 const TEMP_NAME_BYTES = 16
@@ -129,15 +155,19 @@ for (const name of ["rename", "symlink", "rm", "unlink", "rmdir", "mkdir", "chmo
         if (name === "symlink") plant(path)
         if (step(name, path)) die()
     }, (args) => {
-        if (name !== "rename" || swap === undefined || swapped) return
-        if (basename(String(args[1])) !== "pending") return
-        swapped = true
-        const [folder, target] = swap
-        if (folder === undefined || target === undefined) return
-        renameSync(folder, `${folder}.moved-away`)
-        symlinkSync(target, folder)
-        log(`swapped ${folder}`)
+        if (name === "rename") swapAfterPending(args[1])
     })
+}
+
+/** After `RELIABILITY_SWAP`'s rename of the pending mark into place: swap the folder. */
+function swapAfterPending(renamedTo: unknown): void {
+    if (swap === undefined || swapped || basename(String(renamedTo)) !== "pending") return
+    swapped = true
+    const [folder, target] = swap
+    if (folder === undefined || target === undefined) return
+    renameSync(folder, `${folder}.moved-away`)
+    symlinkSync(target, folder)
+    log(`swapped ${folder}`)
 }
 
 /** Runs the `RELIABILITY_BEFORE_LOCK` command once, before the lock file is first created. */
@@ -146,7 +176,7 @@ function runBeforeLock(path: unknown): void {
     beforeLockDone = true
     const [file, ...args] = beforeLock
     if (file === undefined) return
-    execFileSync(file, args, { stdio: ["ignore", "ignore", "inherit"] })
+    own(() => execFileSync(file, args, { stdio: ["ignore", "ignore", "inherit"] }))
     log(`ran ${beforeLock.join(" ")}`)
 }
 
@@ -186,6 +216,75 @@ if (env.RELIABILITY_PREDICTABLE === "1") {
         counter++
         return Buffer.from(counter.toString(16).padStart(TEMP_NAME_BYTES * 2, "0"), "hex")
     }
+}
+
+// The synchronous calls: paths of descriptors opened for writing, then the
+// same steps as above (a write carrying content is split for a crash or signal).
+const fdPaths = new Map<number, string>()
+
+function wrapSync(name: string, wrapper: (original: AnyFunction, args: unknown[]) => unknown) {
+    const original = fsSync[name] as AnyFunction
+    fsSync[name] = (...args: unknown[]): unknown => {
+        if (busy > 0) return original(...args)
+        return wrapper(original, args)
+    }
+}
+
+wrapSync("openSync", (original, args) => {
+    const mutating = mutatingFlags(args[1])
+    if (!mutating) noteRead(args[0])
+    if (mutating) {
+        runBeforeLock(args[0])
+        plant(args[0])
+        if (step("open", args[0])) die()
+    }
+    const fd = original(...args) as number
+    if (mutating) fdPaths.set(fd, String(args[0]))
+    return fd
+})
+wrapSync("closeSync", (original, args) => {
+    fdPaths.delete(args[0] as number)
+    return original(...args)
+})
+for (const name of ["fchmodSync", "fchownSync", "fsyncSync"]) {
+    wrapSync(name, (original, args) => {
+        const path = fdPaths.get(args[0] as number)
+        if (path !== undefined && step(name.replace(/Sync$/, ""), path)) die()
+        return original(...args)
+    })
+}
+wrapSync("writeSync", (original, args) => {
+    const path = fdPaths.get(args[0] as number)
+    if (path === undefined) return original(...args)
+    const crash = step("write", path)
+    const data = args[1]
+    if (!(data instanceof Uint8Array)) {
+        if (crash) die()
+        return original(...args)
+    }
+    const offset = typeof args[2] === "number" ? args[2] : 0
+    const length = typeof args[3] === "number" ? args[3] : data.length - offset
+    const signalNow = signalName !== undefined && !signalled && isTemp(path)
+        && length >= signalBytes
+    if (!crash && !signalNow) return original(...args)
+
+    signalled = true
+    const half = Math.floor(length / 2)
+    const first = original(args[0], data, offset, half) as number
+    if (crash) die()
+    log(`signal ${signalName ?? ""} at ${path}`)
+    process.kill(process.pid, signalName)
+    return first
+})
+for (const name of ["renameSync", "symlinkSync", "rmSync", "unlinkSync", "mkdirSync"]) {
+    wrapSync(name, (original, args) => {
+        const path = name === "symlinkSync" || name === "renameSync" ? args[1] : args[0]
+        if (name === "symlinkSync") plant(path)
+        if (step(name.replace(/Sync$/, ""), path)) die()
+        const result = original(...args)
+        if (name === "renameSync") swapAfterPending(args[1])
+        return result
+    })
 }
 
 syncBuiltinESMExports()

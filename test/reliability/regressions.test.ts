@@ -67,7 +67,7 @@ test("a crash while writing the state leaves no temp file there after the next a
         const traced = await w.cli("a", ["activate"], { RELIABILITY_TRACE: trace }, true)
         assert.equal(traced.code, 0, traced.stderr)
         const lines = readFileSync(trace, "utf8").split("\n")
-        const manifestWrite = lines.find((l) => /^\d+ writeFile .*\/generations\/\.homeage-tmp-/
+        const manifestWrite = lines.find((l) => /^\d+ write .*\/generations\/\.homeage-tmp-/
             .test(l))
         assert.ok(manifestWrite !== undefined, "no manifest written in a traced run")
 
