@@ -7,7 +7,7 @@ import assert from "node:assert/strict"
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import {
-    existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync,
+    existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -95,6 +95,23 @@ test("an input that is a folder: exit 1, the input named as the folder", async (
     const message = await decryptFails(folder, 1, /is a folder, not a file/)
     assert.match(message, new RegExp(`cannot read ${folder}:`))
     assert.ok(!message.includes(out), "the message blames the output")
+})
+
+test("-o naming the input file (or a link to it): exit 2, the input kept", async () => {
+    const file = input("in-place.age", encrypted)
+    const link = join(dir, "link-to-in-place.age")
+    symlinkSync(file, link)
+    for (const output of [file, link]) {
+        const r = await homeage(["decrypt", "-i", key, "-o", output, file])
+        assert.equal(r.code, 2, r.stderr)
+        assert.equal(r.stderr, `homeage: error: -o ${output} is the input file ${file}; writing ` +
+            "it would replace the file being read: choose another output path\n")
+        assert.deepEqual(readFileSync(file), encrypted)
+    }
+    const plain = input("in-place.txt", plaintext)
+    const r = await homeage(["encrypt", "-r", recipient, "-o", plain, plain])
+    assert.equal(r.code, 2, r.stderr)
+    assert.deepEqual(readFileSync(plain), plaintext)
 })
 
 test("truncated at a chunk boundary: exit 1, truncated", async () => {

@@ -3,16 +3,16 @@
  * disk compares with what homeage wrote there. This is what decides whether a
  * path is managed, what is repaired, and what cleanup may remove.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 
 import { OperationError, errnoOf } from "../errors.js"
 import { fsReason } from "../fs/errno.js"
 import { inspectPath, type PathState } from "../fs/inspect.js"
-import { hashMatches, type HashKey } from "../generations/keyed-hash.js"
+import { KeyedHasher, type HashKey } from "../generations/keyed-hash.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
 
-/** Largest file read to compare it with a keyed hash (bytes: 64 MiB); larger is "modified". */
-const MAX_HASHED_BYTES = 64 * 1024 * 1024
+/** Bytes read at a time to compare a file with a keyed hash (1 MiB). */
+const READ_BYTES = 1024 * 1024
 
 /** What an output is: the plaintext itself, a symlink to it, or a copy of it. */
 export type OutputRole = "plaintext" | "symlink" | "copy"
@@ -59,17 +59,21 @@ export interface Examined {
 
 /**
  * Whether the regular file at `path` has keyed hash `expected`. Opened
- * without following symlinks; a file over 64 MiB does not match. Synchronous,
- * as the looks of fs/inspect.ts, since every output is compared on every run.
+ * without following symlinks, read in chunks of 1 MiB (a file of any size).
+ * Synchronous, as the looks of fs/inspect.ts, since every output is compared
+ * on every run.
  */
 export function fileMatches(path: string, key: HashKey, expected: string): boolean {
-    let data: Buffer
+    const hasher = new KeyedHasher(key)
     try {
         const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
         try {
             const st = fstatSync(fd)
-            if (!st.isFile() || st.size > MAX_HASHED_BYTES) return false
-            data = readFileSync(fd)
+            if (!st.isFile()) return false
+            const buffer = Buffer.allocUnsafe(Math.min(st.size + 1, READ_BYTES))
+            for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
+                hasher.update(buffer.subarray(0, n))
+            }
         } finally {
             closeSync(fd)
         }
@@ -80,7 +84,7 @@ export function fileMatches(path: string, key: HashKey, expected: string): boole
         throw new OperationError(`cannot read ${path} to compare it: ${fsReason(err, path)}`,
             { cause: err })
     }
-    return hashMatches(key, data, expected)
+    return hasher.matches(expected)
 }
 
 /**

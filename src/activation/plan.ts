@@ -13,7 +13,7 @@ import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
 import { settleAll } from "../fs/pool.js"
 import {
-    currentGeneration, pendingGeneration, readCurrent, readGeneration,
+    currentGeneration, listGenerations, pendingGeneration, readCurrent, readGeneration,
 } from "../generations/generations.js"
 import { readHashKey, type HashKey } from "../generations/keyed-hash.js"
 import type { Manifest, ManifestSecret } from "../generations/manifest.js"
@@ -80,6 +80,12 @@ export interface Plan {
     currentNumber: number | undefined
     /** A generation whose switch did not finish (a crash), if any. */
     pending: Manifest | undefined
+    /**
+     * Older unfinished switches: generations above the current one other than
+     * `pending`, left when a run was stopped before another such run. Their
+     * files count as homeage's own, as the pending generation's do.
+     */
+    unfinished: Manifest[]
     /** The state's hash key, if one exists yet. */
     key: HashKey | undefined
     secrets: PlannedSecret[]
@@ -178,6 +184,23 @@ function gatherSecret(
     return gathered
 }
 
+/** The generations above `current` other than `pending`, oldest first (see Plan.unfinished). */
+async function readUnfinished(
+    paths: StatePaths, current: number | undefined, pending: number | undefined,
+): Promise<Manifest[]> {
+    const numbers = (await listGenerations(paths))
+        .filter((n) => n > (current ?? 0) && n !== pending)
+    const manifests: Manifest[] = []
+    for (const n of numbers) {
+        try {
+            manifests.push(await readGeneration(paths, n))
+        } catch {
+            // A damaged one cannot vouch for any file; the others still can.
+        }
+    }
+    return manifests
+}
+
 async function readPending(
     paths: StatePaths, current: number | undefined,
 ): Promise<Manifest | undefined> {
@@ -206,6 +229,7 @@ async function checkPlaces(
         secrets: desired.secrets, runtimeDir: desired.runtimeDir,
         stateDir: options.paths.root, configFile: desired.configFile,
         identityPaths: desired.identityPaths, textChecked: desired.origin === "config",
+        home: options.home,
     })
     problems.push(...conflicts.map((c) => c.message))
 }
@@ -253,8 +277,9 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const currentNumber = await currentGeneration(options.paths)
     const current = await readCurrent(options.paths)
     const pending = await readPending(options.paths, currentNumber)
+    const unfinished = await readUnfinished(options.paths, currentNumber, pending?.generation)
     const key = await readHashKey(options.paths.hashKey)
-    const records = recordsOf([current, pending])
+    const records = recordsOf([current, pending, ...unfinished])
 
     const previousByName = new Map((current?.secrets ?? []).map((s) => [s.name, s]))
     const secrets = desired.secrets.map((desiredSecret): PlannedSecret => ({
@@ -300,7 +325,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
             { problems })
     }
     return {
-        desired, paths: options.paths, current, currentNumber, pending, key,
+        desired, paths: options.paths, current, currentNumber, pending, unfinished, key,
         secrets, backups, runtimeDir, services, realFolders,
     }
 }
@@ -351,9 +376,12 @@ async function decryptAll(
         return failed
     }
     if (decryptor.usable === 0) {
-        const tried = identityPaths.length === 0 ? "none configured" : identityPaths.join(", ")
-        problems.push(`no usable identity (tried: ${tried}); set identityPaths to your ` +
-            "identity files, or create one with homeage keygen")
+        const tried = identityPaths.length === 0
+            ? "identityPaths is not set, and none of the default files exists: " +
+                "~/.ssh/id_ed25519, ~/.ssh/id_rsa, $XDG_CONFIG_HOME/homeage/identity.txt"
+            : `tried: ${identityPaths.join(", ")}`
+        problems.push(`no usable identity (${tried}); set identityPaths to your identity ` +
+            "files, or create one with homeage keygen -o ~/.config/homeage/identity.txt")
         return failed
     }
     for (const line of decryptor.describe()) reporter.detail(`identity: ${line}`)

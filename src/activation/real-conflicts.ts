@@ -6,7 +6,8 @@
  * real path of its deepest existing folder plus the rest of its path (the last
  * part is never followed: an output may itself be a symlink) and compared
  * again: same file, an output inside another, the runtime dir, homeage's state
- * dir, and its own inputs (config file, sources, identity files).
+ * dir, its own inputs (config file, sources, identity files) and the folders
+ * holding them, and the home folder or a folder above it.
  */
 import { lstatSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
@@ -36,6 +37,8 @@ export interface RealConflictInput {
     stateDir: string
     configFile: string | null
     identityPaths: string[]
+    /** The home folder: an output there or above it would replace the whole home. */
+    home?: string | undefined
     /**
      * Whether conflicts visible as text were already reported (by the config's
      * own check); then only those that symlinks hide are reported here.
@@ -197,6 +200,8 @@ function ownPathConflicts(
     const reals = named.map(({ file }) => real(file))
     const inputs = new Map<string, [string, string]>()
     for (const [i, { file, what }] of named.entries()) inputs.set(reals[i] ?? file, [file, what])
+    const holders = foldersHolding(inputs)
+    const home = input.home === undefined ? undefined : realOf(input.home)
 
     for (const output of located) {
         const here = formatKeyPath(output.at)
@@ -225,6 +230,32 @@ function ownPathConflicts(
             add(`${here}: ${output.file} is ${own[1]} (${own[0]}) once symlinks are followed; ` +
                 "plaintext must never replace it: choose another target")
         }
+        const holding = holders.get(output.real)
+        if (holding !== undefined) {
+            add(`${here}: ${output.file} is a folder holding ${holding[1]} (${holding[0]}); ` +
+                "a secret must never take its place, not even with --backup: choose another " +
+                "target")
+        }
+        if (home !== undefined && (output.real === home || isInside(home, output.real))) {
+            add(`${here}: ${output.file} is ${output.real === home ? "" : "above "}the home ` +
+                `folder ${input.home ?? home}; a secret must never take its place, not even ` +
+                "with --backup: choose a target inside it")
+        }
     }
     return conflicts
+}
+
+/**
+ * Every folder above one of `inputs` (real paths), with the first input found
+ * under it, so that an output at such a folder is found with one lookup.
+ */
+function foldersHolding(inputs: Map<string, [string, string]>): Map<string, [string, string]> {
+    const holders = new Map<string, [string, string]>()
+    for (const [path, named] of inputs) {
+        for (let folder = dirname(path); !holders.has(folder); folder = dirname(folder)) {
+            holders.set(folder, named)
+            if (folder === "/") break
+        }
+    }
+    return holders
 }

@@ -70,12 +70,13 @@ export async function rollbackTarget(
  */
 export async function rollback(options: RollbackOptions): Promise<SwitchResult> {
     // Read without the lock, and again under it if another run was at work
-    // meanwhile (an activate may prune the generation chosen here).
+    // meanwhile: an activate may prune the generation chosen here, or, when
+    // none is named, make another one current, which moves "the one before".
     const { manifest, desired } = await readSettled(options.paths, "rollback", async () => {
         const number = await rollbackTarget(options.paths, options.target)
         const stored = await readGeneration(options.paths, number)
         return { manifest: stored, desired: await desiredFromManifest(options.paths.store, stored) }
-    })
+    }, options.target === undefined)
 
     return activate(desired, {
         paths: options.paths,

@@ -314,7 +314,7 @@ async function refusedSecrets(
     const conflicts = realConflicts({
         secrets: manifest.secrets, runtimeDir: manifest.runtimeDir, stateDir: paths.root,
         configFile: manifest.configFile, identityPaths: manifest.identityPaths,
-        textChecked: false,
+        textChecked: false, home,
     })
     for (const conflict of conflicts) {
         for (const name of new Set(conflict.secrets)) {

@@ -396,7 +396,8 @@ async function prepareFolders(
         reporter.detail(`tightened ${plan.desired.runtimeDir} to 0700`)
     }
 
-    const earlier = [plan.current, plan.pending].flatMap((m) => m?.secrets ?? [])
+    const earlier = [plan.current, plan.pending, ...plan.unfinished]
+        .flatMap((m) => m?.secrets ?? [])
     const runtimeDirs = [plan.desired.runtimeDir, plan.current?.runtimeDir,
         plan.pending?.runtimeDir].filter((d) => d !== undefined)
     await sweepLeftovers(plan.paths, [...finals, ...earlier], runtimeDirs, reporter)
@@ -422,7 +423,7 @@ async function cleanUp(
     const show = (p: string): string => showPath(p, home)
     const keep = new Set(outputsOf(manifest).map((o) => o.path))
     const byPath = new Map<string, Output[]>()
-    for (const earlier of [plan.current, plan.pending]) {
+    for (const earlier of [plan.current, plan.pending, ...plan.unfinished]) {
         if (earlier === undefined) continue
         for (const output of outputsOf(earlier)) {
             if (keep.has(output.path)) continue
@@ -445,7 +446,8 @@ async function cleanUp(
     })
 
     const wanted = new Set(manifest.createdFolders)
-    const stale = [plan.current, plan.pending].flatMap((m) => m?.createdFolders ?? [])
+    const stale = [plan.current, plan.pending, ...plan.unfinished]
+        .flatMap((m) => m?.createdFolders ?? [])
         .filter((f) => !wanted.has(f))
     outcomes.push(...await removeCreatedFolders(stale, dryRun))
 

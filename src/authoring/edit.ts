@@ -117,10 +117,15 @@ export async function editSecret(options: EditOptions): Promise<EditResult> {
         return result("unchanged")
     }
     if (edited.length === 0) {
-        if (old === undefined) return result("empty")
+        if (old === undefined && options.interactive) return result("empty")
         // Empty input is far more often a missing stdin than a wish to empty a secret.
-        throw new OperationError(`the new content of ${target.label} is empty, so it was not `
-            + `written; ${kept} (to remove the secret, delete its file and its config entry)`)
+        const piped = options.interactive ? ""
+            : " (read from standard input, which is not a terminal, so no editor was started)"
+        const next = old === undefined
+            ? "; pipe the content in, or run homeage edit in a terminal to use $EDITOR"
+            : " (to remove the secret, delete its file and its config entry)"
+        throw new OperationError(`the new content of ${target.label}${piped} is empty, so ` +
+            `${kept}${next}`)
     }
 
     const ciphertext = await encrypt(edited, recipients, { armor: old?.armored ?? false })

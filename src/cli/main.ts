@@ -161,6 +161,7 @@ function buildProgram(holder: { run?: () => Promise<number> }): Command {
  * the exit status: 0 success, 1 an operation failed, 2 a usage or config error.
  */
 export async function main(argv: string[]): Promise<number> {
+    quietOnClosedPipes()
     const holder: { run?: () => Promise<number> } = {}
     const program = buildProgram(holder)
 
@@ -179,6 +180,21 @@ export async function main(argv: string[]): Promise<number> {
         return await holder.run()
     } catch (err) {
         return report(err, program.opts<GlobalOptions>().color === false)
+    }
+}
+
+/**
+ * A reader that stops early (`homeage status | head -1`) closes the pipe; the
+ * next write fails with EPIPE. The run goes on without its output rather than
+ * crash in the middle of a switch: what it changes matters more than what it
+ * says. A command writing data (decrypt to standard output) still fails on
+ * its own write.
+ */
+function quietOnClosedPipes(): void {
+    for (const stream of [process.stdout, process.stderr]) {
+        stream.on("error", (err: NodeJS.ErrnoException) => {
+            if (err.code !== "EPIPE") throw err
+        })
     }
 }
 

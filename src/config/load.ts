@@ -306,7 +306,7 @@ type Validation =
 async function validate(bytes: Uint8Array, format: ConfigFormat, file: string):
 Promise<Validation> {
     countConfigValidation()
-    const data = await parseConfigText(configText(bytes), format, file)
+    const data = await parseConfigText(configText(bytes, file), format, file)
     const [{ configFileSchema }, { issueMessage, issueProblems }] = await Promise.all([
         import("./schema.js"), import("./issues.js"),
     ])

@@ -57,15 +57,41 @@ export async function readConfigBytes(file: string): Promise<Buffer> {
     }
 }
 
-/** A config file's bytes as UTF-8 text, without a byte-order mark. */
-export function configText(bytes: Uint8Array): string {
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8")
+/**
+ * A config file's bytes as UTF-8 text, without a byte-order mark. Bytes that
+ * are not UTF-8 are a `UsageError` naming the file and the line: read as
+ * replacement characters they would become paths no one wrote.
+ */
+export function configText(bytes: Uint8Array, file: string): string {
+    let text: string
+    try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+    } catch {
+        throw new UsageError(`config file ${file}: line ${firstBadLine(bytes)} is not UTF-8 ` +
+            "text; save the file as UTF-8")
+    }
     return text.startsWith("\uFEFF") ? text.slice(1) : text
+}
+
+/** The number (from 1) of the first line of `bytes` that is not valid UTF-8. */
+function firstBadLine(bytes: Uint8Array): number {
+    const decoder = new TextDecoder("utf-8", { fatal: true })
+    let start = 0
+    for (let line = 1; ; line++) {
+        const end = bytes.indexOf(0x0a, start)
+        try {
+            decoder.decode(bytes.subarray(start, end === -1 ? bytes.length : end))
+        } catch {
+            return line
+        }
+        if (end === -1) return line
+        start = end + 1
+    }
 }
 
 /** Reads a config file as UTF-8 text, without a byte-order mark. */
 export async function readConfigText(file: string): Promise<string> {
-    return configText(await readConfigBytes(file))
+    return configText(await readConfigBytes(file), file)
 }
 
 function syntaxError(file: string, format: ConfigFormat, problems: string[], cause?: unknown):

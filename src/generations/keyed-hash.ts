@@ -62,7 +62,27 @@ export function keyedHash(key: HashKey, data: Uint8Array): string {
 
 /** Whether `data` has the keyed hash `expected` (compared in constant time). */
 export function hashMatches(key: HashKey, data: Uint8Array, expected: string): boolean {
-    const actual = Buffer.from(keyedHash(key, data))
-    const wanted = Buffer.from(expected)
-    return actual.length === wanted.length && timingSafeEqual(actual, wanted)
+    return new KeyedHasher(key).update(data).matches(expected)
+}
+
+/** {@link keyedHash} of data given piece by piece (a file read in chunks). */
+export class KeyedHasher {
+    private readonly hmac: ReturnType<typeof createHmac>
+
+    constructor(key: HashKey) {
+        this.hmac = createHmac("sha256", key)
+    }
+
+    /** Adds the next piece. */
+    update(piece: Uint8Array): this {
+        this.hmac.update(piece)
+        return this
+    }
+
+    /** Whether the pieces so far have the keyed hash `expected` (constant time); call once. */
+    matches(expected: string): boolean {
+        const actual = Buffer.from(ALGORITHM + this.hmac.digest("hex"))
+        const wanted = Buffer.from(expected)
+        return actual.length === wanted.length && timingSafeEqual(actual, wanted)
+    }
 }

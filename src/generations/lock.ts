@@ -271,14 +271,17 @@ export async function acquireLock(
  * be what it tripped on: the read runs once more holding the lock as
  * `command` (waiting for it, or failing naming the holder), and only that
  * result counts. A failure with no other run around is thrown as it is, and
- * then nothing was created, not even the state dir.
+ * then nothing was created, not even the state dir. With `always`, a read
+ * that succeeded is made again too when another run was at work meanwhile:
+ * for reads relative to the current generation, which that run may move.
  */
 export async function readSettled<T>(
-    paths: StatePaths, command: string, read: () => Promise<T>,
+    paths: StatePaths, command: string, read: () => Promise<T>, always = false,
 ): Promise<T> {
     const view = await viewLock(paths)
     try {
-        return await read()
+        const result = await read()
+        if (!always || !(await lockMovedSince(paths, view))) return result
     } catch (err) {
         if (interrupted() || !(await lockMovedSince(paths, view))) throw err
     }

@@ -59,7 +59,7 @@ symlinks = ["~/deploy-link"]
     assert.match(r.stderr,
         /~\/\.profile: a regular file that homeage does not manage is in the way/)
 
-    r = await w.cli(["activate", "--backup", "bak"])
+    r = await w.cli(["activate", "--backup", ".bak"]) // the same as bak: one dot
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /^moved ~\/\.profile to ~\/\.profile\.bak$/m)
     assert.match(r.stdout,

@@ -9,7 +9,7 @@ import {
     existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync,
     writeFileSync,
 } from "node:fs"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { after, before, beforeEach, test } from "node:test"
 import { fileURLToPath } from "node:url"
 
@@ -228,4 +228,32 @@ copies = ["~/app/token"]
     assert.deepEqual(readdirSync(attacker), [])
     rmSync(folder)
     rmSync(attacker, { recursive: true })
+})
+
+test("a target holding the config, a source or an identity, or the home folder, is refused " +
+    "even with --backup", async () => {
+    w.encrypt("a", "token\n")
+    const targets = [w.dotfiles, join(w.home, "keys"), w.home, dirname(w.home)]
+    const kept = [join(w.dotfiles, "secrets"), join(w.home, "keys")]
+    const before = w.snapshot(kept)
+    for (const target of targets) {
+        w.config(`
+[secrets.a]
+source = "secrets/a.age"
+copies = [${JSON.stringify(target)}]
+`)
+        const r = await w.cli(["activate", "--backup", "bak"],
+            { XDG_STATE_HOME: join(w.root, "st") })
+        assert.equal(r.code, 1, r.stderr)
+        assert.ok(!existsSync(`${target}.bak`), `${target} was moved aside`)
+        const holds = target === w.dotfiles ? "the config file" : "an identity file"
+        const expected = target === w.home
+            ? `${target} is the home folder ${w.home}; a secret must never take its place`
+            : target === dirname(w.home)
+                ? `${target} is above the home folder ${w.home}; a secret must never take its ` +
+                    "place"
+                : `${target} is a folder holding ${holds}`
+        assert.ok(r.stderr.includes(expected), r.stderr)
+    }
+    assert.deepEqual(diffSnapshots(before, w.snapshot(kept)), [])
 })

@@ -220,12 +220,15 @@ test("a missing file becomes a new secret, encrypted to -r and -R", async () => 
     assert.equal(statSync(newFile).mode & 0o777, 0o644)
 })
 
-test("a new secret saved empty is not written", async () => {
+test("a new secret given empty standard input is not written: exit 1, saying why", async () => {
     const r = await runCli(["edit", "secrets/empty.age", "-r", recipientA],
         { cwd: project, env: box.env, input: "" })
 
-    assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /left empty, nothing written/)
+    assert.equal(r.code, 1, r.stderr)
+    assert.ok(r.stderr.includes("the new content of secrets/empty.age (read from standard " +
+        "input, which is not a terminal, so no editor was started) is empty, so nothing was " +
+        "written; pipe the content in, or run homeage edit in a terminal to use $EDITOR"),
+    r.stderr)
     assert.equal(existsSync(join(project, "secrets", "empty.age")), false)
 })
 
@@ -257,7 +260,7 @@ test("empty standard input never wipes an existing secret: exit 1, unchanged", a
     const r = await runCli(["edit", "token"], { cwd: project, env: box.env, input: "" })
 
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /is empty, so it was not written; secrets\/token\.age is unchanged/)
+    assert.match(r.stderr, /is empty, so secrets\/token\.age is unchanged/)
     assert.deepEqual(readFileSync(source), original)
 })
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict"
+import { writeFileSync } from "node:fs"
 import { afterEach, beforeEach, describe, test } from "node:test"
 
 import { loadConfig } from "../../src/config/index.js"
@@ -88,4 +89,15 @@ test("a byte-order mark at the start is accepted in every format", async () => {
         const config = await loadConfig(h.write(name, `\uFEFF${text}`), h.env)
         assert.deepEqual(config.secrets, [])
     }
+})
+
+test("bytes that are not UTF-8 are refused, naming the file and the line", async () => {
+    const file = h.write("homeage.toml", "")
+    writeFileSync(file, Buffer.concat([
+        Buffer.from("[secrets.a]\nsource = \"a.age\"\nsymlinks = [\"~/caf"),
+        Buffer.from([0xe9]), Buffer.from("\"]\n"),
+    ]))
+    const err = await usageError(() => loadConfig(file, h.env))
+    assert.equal(err.message, `config file ${file}: line 3 is not UTF-8 text; save the file ` +
+        "as UTF-8")
 })

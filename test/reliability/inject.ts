@@ -8,6 +8,8 @@
  *
  * - `RELIABILITY_STEPS_FILE=F`: count the mutating steps and write the count to
  *   F at exit (to calibrate kill points).
+ * - `RELIABILITY_KILL_AFTER=PATH`: SIGKILL the process at the first mutating
+ *   step after a rename onto PATH (a file just put in place, a mark just set).
  * - `RELIABILITY_TRACE=F`: append one line per mutating step to F: its number,
  *   the call and the path (to name kill points).
  * - `RELIABILITY_KILL_AT=N`: SIGKILL the process at mutating step N (1-based);
@@ -73,6 +75,8 @@ const TEMP_NAME_BYTES = 16
 
 const env = process.env
 const killAt = Number(env.RELIABILITY_KILL_AT ?? "0")
+const killAfter = env.RELIABILITY_KILL_AFTER
+let killArmed = false
 const stepsFile = env.RELIABILITY_STEPS_FILE
 const traceFile = env.RELIABILITY_TRACE
 const plantTarget = env.RELIABILITY_PLANT
@@ -104,7 +108,13 @@ function isTemp(path: unknown): path is string {
 function step(call: string, path: unknown): boolean {
     steps++
     if (traceFile !== undefined) appendFileSync(traceFile, `${steps} ${call} ${String(path)}\n`)
-    return steps === killAt
+    return steps === killAt || killArmed
+}
+
+/** After a rename onto `target`: arms `RELIABILITY_KILL_AFTER` when it names that path. */
+function renamed(target: unknown): void {
+    if (killAfter !== undefined && String(target) === killAfter) killArmed = true
+    swapAfterPending(target)
 }
 
 function die(): never {
@@ -155,7 +165,7 @@ for (const name of ["rename", "symlink", "rm", "unlink", "rmdir", "mkdir", "chmo
         if (name === "symlink") plant(path)
         if (step(name, path)) die()
     }, (args) => {
-        if (name === "rename") swapAfterPending(args[1])
+        if (name === "rename") renamed(args[1])
     })
 }
 
@@ -282,7 +292,7 @@ for (const name of ["renameSync", "symlinkSync", "rmSync", "unlinkSync", "mkdirS
         if (name === "symlinkSync") plant(path)
         if (step(name.replace(/Sync$/, ""), path)) die()
         const result = original(...args)
-        if (name === "renameSync") swapAfterPending(args[1])
+        if (name === "renameSync") renamed(args[1])
         return result
     })
 }

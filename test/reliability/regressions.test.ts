@@ -7,11 +7,13 @@
  * - a crash while a manifest or a store file is written leaves no temp file
  *   in the state dir once activate runs again (crash suite);
  * - a crash just before the `pending` mark is removed leaves no mark once
- *   activate runs again (crash suite).
+ *   activate runs again (crash suite);
+ * - two switches stopped in a row: the files the first one wrote still count
+ *   as homeage's own, so the next activate replaces them.
  */
 import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -103,4 +105,35 @@ test("a crash just before the pending mark is removed leaves no mark after the n
         const r = await w.cli("b", ["activate"])
         assert.equal(r.code, 0, r.stderr)
         assert.equal(existsSync(join(w.state, "pending")), false, "the pending mark is left")
+    })
+
+test("two switches stopped in a row: the next activate replaces what the first one wrote",
+    async () => {
+        const file = join(w.run, "secrets", "change")
+        const source = join(w.dotfiles, "secrets", "change-b.age")
+        const original = readFileSync(source)
+        assert.equal((await w.cli("a", ["activate"])).code, 0)
+
+        // A switch to b, killed right after it put change's new plaintext in place.
+        const first = await w.cli("b", ["activate"], { RELIABILITY_KILL_AFTER: file }, true)
+        assert.equal(first.signal, "SIGKILL")
+        assert.equal(readFileSync(file, "utf8"), w.plaintexts.get("change-b"))
+
+        // Then a switch to new content, killed as soon as its pending mark is set.
+        const recipient = execFileSync("age-keygen", ["-y", w.identity], { encoding: "utf8" })
+        const third = "token-of-a-third-switch\n"
+        writeFileSync(source, execFileSync("age", ["-r", recipient.trim()], { input: third }))
+        try {
+            const second = await w.cli("b", ["activate"],
+                { RELIABILITY_KILL_AFTER: join(w.state, "pending") }, true)
+            assert.equal(second.signal, "SIGKILL")
+            assert.equal(readFileSync(file, "utf8"), w.plaintexts.get("change-b"))
+
+            const r = await w.cli("b", ["activate"])
+            assert.equal(r.code, 0, r.stderr)
+            assert.equal(readFileSync(file, "utf8"), third)
+        } finally {
+            writeFileSync(source, original)
+        }
+        assert.equal((await w.cli("a", ["activate"])).code, 0, "back to a")
     })

@@ -20,9 +20,11 @@ const BACKUP_EXT = /^[A-Za-z0-9._~-]+$/
 /** Checks, switches and cleans up; prints one line per secret and a summary. */
 export const run: CommandRun = async (ctx, options) => {
     const dryRun = options.dryRun === true
-    const backup = typeof options.backup === "string" ? options.backup : undefined
-    if (backup !== undefined && (!BACKUP_EXT.test(backup) || /^\.+$/.test(backup))) {
-        throw new UsageError(`--backup ${JSON.stringify(backup)}: use a plain extension ` +
+    const given = typeof options.backup === "string" ? options.backup : undefined
+    // `.bak` and `bak` both mean FILE.bak.
+    const backup = given?.replace(/^\.+/, "")
+    if (given !== undefined && (backup === "" || !BACKUP_EXT.test(backup ?? ""))) {
+        throw new UsageError(`--backup ${JSON.stringify(given)}: use a plain extension ` +
             "such as bak (letters, digits, . _ ~ -)")
     }
 

@@ -12,7 +12,7 @@ import {
 } from "../../age/index.js"
 import type { ByteSource } from "../../age/index.js"
 import type { CommandRun } from "../context.js"
-import { writeStdout } from "./io.js"
+import { refuseOutputIsInput, writeStdout } from "./io.js"
 
 /** Mode of a decrypted output file: readable by its owner only. */
 const PLAINTEXT_FILE_MODE = 0o600
@@ -22,6 +22,7 @@ export const run: CommandRun = async (ctx, options, args) => {
     const paths = Array.isArray(options.identity) ? options.identity.map(String) : []
     const output = options.output as string | undefined
     const input = args[0]
+    if (output !== undefined && output !== "-") refuseOutputIsInput(input, output)
 
     const identities = await loadIdentities(paths, {
         warn: (message) => {

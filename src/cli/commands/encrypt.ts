@@ -12,7 +12,7 @@ import {
 import type { ByteSource, Recipient } from "../../age/index.js"
 import { OperationError, UsageError } from "../../errors.js"
 import type { CommandContext, CommandRun } from "../context.js"
-import { writeStdout } from "./io.js"
+import { refuseOutputIsInput, writeStdout } from "./io.js"
 
 /** Mode of an encrypted output file: ciphertext is not secret. */
 const ENCRYPTED_FILE_MODE = 0o644
@@ -40,6 +40,7 @@ export const run: CommandRun = async (ctx, options, args) => {
         await encryptStream(source, recipients, { armor }, writeStdout)
         return 0
     }
+    refuseOutputIsInput(input, output)
     const target = await outputTarget(output)
     await writeThroughTemp(target, ENCRYPTED_FILE_MODE,
         (sink) => encryptStream(source, recipients, { armor }, sink))

@@ -1,9 +1,25 @@
 /**
  * Standard input and output for the data commands (keygen, encrypt, decrypt):
- * reading all of standard input, and writing bytes to standard output with
- * back-pressure.
+ * reading all of standard input, writing bytes to standard output with
+ * back-pressure, and refusing an output file that is the input.
  */
-import { OperationError, messageOf } from "../../errors.js"
+import { statSync } from "node:fs"
+
+import { OperationError, UsageError, messageOf } from "../../errors.js"
+
+/**
+ * Throws a `UsageError` when `output` is the same file as `input` (links
+ * followed): the output replaces its file once done, so the input, ciphertext
+ * or plaintext, would be lost, and decrypted text left where it was.
+ */
+export function refuseOutputIsInput(input: string | undefined, output: string): void {
+    if (input === undefined || input === "-") return
+    const a = statSync(input, { throwIfNoEntry: false })
+    const b = statSync(output, { throwIfNoEntry: false })
+    if (a === undefined || a.dev !== b?.dev || a.ino !== b.ino) return
+    throw new UsageError(`-o ${output} is the input file ${input}; writing it would replace ` +
+        "the file being read: choose another output path")
+}
 
 /** Reads all of standard input. */
 export async function readStdin(): Promise<Uint8Array> {
