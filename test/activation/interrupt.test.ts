@@ -5,6 +5,7 @@
  * knows and reports an interrupted switch as completed, not as added.
  */
 import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
 import {
     existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync,
     writeFileSync,
@@ -13,6 +14,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { after, before, test } from "node:test"
 
+import { CLI } from "../helpers/cli.js"
 import { makeWorld, type World } from "../helpers/world.js"
 
 let w: World
@@ -161,4 +163,24 @@ test("activate and start remove the plaintext folders of killed edits, not live 
             assert.equal(existsSync(live), true, command)
         }
         rmSync(live, { recursive: true })
+    })
+
+test("a reader that closes the output early (activate | head -1) does not stop the switch",
+    async () => {
+        w.encrypt("small", "small-closed-pipe")
+        const child = spawn(process.execPath, [CLI, "activate"],
+            { env: w.env(), cwd: w.root, stdio: ["ignore", "pipe", "pipe"] })
+        child.stdout.destroy()
+        let stderr = ""
+        child.stderr.on("data", (piece: Buffer) => { stderr += piece.toString() })
+        const code = await new Promise<number | null>((resolve) => {
+            child.on("close", (status) => { resolve(status) })
+        })
+
+        assert.equal(code, 0, stderr)
+        assert.equal(stderr, "")
+        assert.equal(readFileSync(join(secrets, "small"), "utf8"), "small-closed-pipe")
+        assert.equal(existsSync(join(state, "lock")), false)
+        assert.equal(existsSync(join(state, "pending")), false)
+        assert.deepEqual(temps(), [])
     })
