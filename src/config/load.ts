@@ -8,6 +8,7 @@
  * only when a file is validated; a file validated before is taken from the
  * cache (see cache.ts), and only its paths are resolved again.
  */
+import { statSync } from "node:fs"
 import { realpath, stat } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 
@@ -153,17 +154,18 @@ class Resolver {
         })
     }
 
+    /** Checks that a source is a regular file (synchronously: one `stat` per secret). */
     private checkSource(at: readonly KeySegment[], source: string): void {
-        this.checks.push(stat(source).then((info) => {
-            if (!info.isFile()) this.report(at, `${source} is not a regular file`)
-        }, (err: unknown) => {
+        try {
+            if (!statSync(source).isFile()) this.report(at, `${source} is not a regular file`)
+        } catch (err) {
             if (errnoOf(err) === "ENOENT" && this.allowMissingSources) return
             const reason = errnoOf(err) === "ENOENT"
                 ? `${source} does not exist (relative sources are taken from the config `
                     + `file's folder, ${this.folder})`
                 : `${source} cannot be read: ${messageOf(err)}`
             this.report(at, reason)
-        }))
+        }
     }
 
     private secretPath(table: Table, name: string, runtimeDir: string | undefined,

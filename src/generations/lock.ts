@@ -94,6 +94,11 @@ export function processRunning(pid: number): boolean {
     }
 }
 
+/**
+ * Creates the lock file holding `content`; false when it exists. Not fsynced:
+ * a lock matters only while its process lives, and one that a crash left
+ * empty or stale is taken over (see {@link acquireLock}).
+ */
 async function tryCreate(file: string, content: string): Promise<boolean> {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
         | constants.O_NOFOLLOW
@@ -101,7 +106,6 @@ async function tryCreate(file: string, content: string): Promise<boolean> {
         const handle = await open(file, flags, LOCK_MODE)
         try {
             await handle.writeFile(content)
-            await handle.sync()
         } finally {
             await handle.close()
         }
