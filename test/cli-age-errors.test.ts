@@ -4,10 +4,10 @@
  * must not, and that no output file (nor temp file) exists afterwards.
  */
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import {
-    existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync,
+    existsSync, mkdirSync, openSync, readFileSync, readdirSync, symlinkSync, writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -112,6 +112,13 @@ test("-o naming the input file (or a link to it): exit 2, the input kept", async
     const r = await homeage(["encrypt", "-r", recipient, "-o", plain, plain])
     assert.equal(r.code, 2, r.stderr)
     assert.deepEqual(readFileSync(plain), plaintext)
+
+    // The same file given as standard input.
+    const viaStdin = spawnSync(process.execPath, [CLI, "decrypt", "-i", key, "-o", file],
+        { stdio: [openSync(file, "r"), "pipe", "pipe"], encoding: "utf8" })
+    assert.equal(viaStdin.status, 2, viaStdin.stderr)
+    assert.match(viaStdin.stderr, /is standard input; writing it would replace/)
+    assert.deepEqual(readFileSync(file), encrypted)
 })
 
 test("truncated at a chunk boundary: exit 1, truncated", async () => {

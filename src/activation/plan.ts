@@ -201,6 +201,28 @@ async function readUnfinished(
     return manifests
 }
 
+/**
+ * A backup name that is also a target of this run would receive a secret
+ * right after the user's file was moved there, and lose it: each is a problem.
+ */
+function backupCollisions(backups: Backup[], desired: Desired, home: string | undefined) {
+    const targets = new Map<string, string>()
+    for (const secret of desired.secrets) {
+        for (const path of [secret.path, ...secret.symlinks, ...secret.copies]) {
+            targets.set(path, secret.name)
+        }
+    }
+    const problems: string[] = []
+    for (const backup of backups) {
+        const owner = targets.get(backup.to)
+        if (owner === undefined) continue
+        problems.push(`${showPath(backup.from, home)} cannot be backed up to ` +
+            `${showPath(backup.to, home)}: that is a target of secret ${owner}; use another ` +
+            "--backup extension")
+    }
+    return problems
+}
+
 async function readPending(
     paths: StatePaths, current: number | undefined,
 ): Promise<Manifest | undefined> {
@@ -302,6 +324,8 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
         }
     }
     throwIfInterrupted()
+
+    problems.push(...backupCollisions(backups, desired, options.home))
 
     const failed = toDecrypt.length === 0 ? new Set<string>()
         : await decryptAll(toDecrypt, desired, options.reporter, problems, warnings)

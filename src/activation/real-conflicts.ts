@@ -200,8 +200,9 @@ function ownPathConflicts(
     const reals = named.map(({ file }) => real(file))
     const inputs = new Map<string, [string, string]>()
     for (const [i, { file, what }] of named.entries()) inputs.set(reals[i] ?? file, [file, what])
-    const holders = foldersHolding(inputs)
+    const holders = foldersHolding(inputs, named.map(({ file, what }) => [file, what]))
     const home = input.home === undefined ? undefined : realOf(input.home)
+    const homeWay = input.home === undefined ? new Set<string>() : placesOnTheWay(input.home)
 
     for (const output of located) {
         const here = formatKeyPath(output.at)
@@ -236,8 +237,10 @@ function ownPathConflicts(
                 "a secret must never take its place, not even with --backup: choose another " +
                 "target")
         }
-        if (home !== undefined && (output.real === home || isInside(home, output.real))) {
-            add(`${here}: ${output.file} is ${output.real === home ? "" : "above "}the home ` +
+        if (home !== undefined && (output.real === home || isInside(home, output.real)
+            || homeWay.has(output.real))) {
+            const itself = output.real === home || output.file === input.home
+            add(`${here}: ${output.file} is ${itself ? "" : "above "}the home ` +
                 `folder ${input.home ?? home}; a secret must never take its place, not even ` +
                 "with --backup: choose a target inside it")
         }
@@ -246,10 +249,14 @@ function ownPathConflicts(
 }
 
 /**
- * Every folder above one of `inputs` (real paths), with the first input found
- * under it, so that an output at such a folder is found with one lookup.
+ * Every folder above one of `inputs` (real paths), and every folder its path
+ * is named through (a symlink on the way counts as itself), with the first
+ * input found under it, so that an output at such a folder is found with one
+ * lookup.
  */
-function foldersHolding(inputs: Map<string, [string, string]>): Map<string, [string, string]> {
+function foldersHolding(
+    inputs: Map<string, [string, string]>, asNamed: [string, string][],
+): Map<string, [string, string]> {
     const holders = new Map<string, [string, string]>()
     for (const [path, named] of inputs) {
         for (let folder = dirname(path); !holders.has(folder); folder = dirname(folder)) {
@@ -257,5 +264,29 @@ function foldersHolding(inputs: Map<string, [string, string]>): Map<string, [str
             if (folder === "/") break
         }
     }
+    const seen = new Set<string>()
+    for (const [file, what] of asNamed) {
+        for (let folder = dirname(file); !seen.has(folder); folder = dirname(folder)) {
+            seen.add(folder)
+            const place = realLocation(folder)
+            if (!holders.has(place)) holders.set(place, [file, what])
+            if (folder === "/") break
+        }
+    }
     return holders
+}
+
+/**
+ * Where `path` and each folder on the way to it as named lie, each once not
+ * followed when it is a symlink (so the link itself counts) and once
+ * followed: the paths a secret must not take over when `path` is the home
+ * folder.
+ */
+function placesOnTheWay(path: string): Set<string> {
+    const places = new Set<string>()
+    for (let at = path; at !== "/"; at = dirname(at)) {
+        places.add(realLocation(at))
+        places.add(realOf(at))
+    }
+    return places
 }

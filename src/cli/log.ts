@@ -30,7 +30,7 @@ export class Logger {
     info(line: string): void {
         if (this.verbosity === "quiet") return
         if (this.infoToStderr) this.write(process.stderr, line)
-        else process.stdout.write(`${line}\n`)
+        else emit(process.stdout, `${line}\n`)
     }
 
     /** A line shown only with `-v`. */
@@ -55,7 +55,20 @@ export class Logger {
     }
 
     private write(stream: NodeJS.WriteStream, line: string): void {
-        stream.write(`homeage: ${line}\n`)
+        emit(stream, `homeage: ${line}\n`)
+    }
+}
+
+/**
+ * Writes a log line, dropping it if the stream fails: a write to a file on a
+ * full disk throws at once, and a line lost is better than a switch stopped
+ * half-way (a failing pipe reports later, and is ignored in main.ts).
+ */
+function emit(stream: NodeJS.WriteStream, text: string): void {
+    try {
+        stream.write(text)
+    } catch {
+        // The line is lost; the run goes on.
     }
 }
 

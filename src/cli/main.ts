@@ -184,17 +184,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * A reader that stops early (`homeage status | head -1`) closes the pipe; the
- * next write fails with EPIPE. The run goes on without its output rather than
- * crash in the middle of a switch: what it changes matters more than what it
- * says. A command writing data (decrypt to standard output) still fails on
- * its own write.
+ * A reader that stops early (`homeage status | head -1`) closes the pipe, and
+ * the next write fails (EPIPE); output redirected to a full disk fails too.
+ * The run goes on without its output rather than crash in the middle of a
+ * switch: what it changes matters more than what it says (see also the
+ * Logger). A command writing data (decrypt to standard output) still fails on
+ * its own write, which it checks.
  */
 function quietOnClosedPipes(): void {
     for (const stream of [process.stdout, process.stderr]) {
-        stream.on("error", (err: NodeJS.ErrnoException) => {
-            if (err.code !== "EPIPE") throw err
-        })
+        stream.on("error", () => undefined)
     }
 }
 

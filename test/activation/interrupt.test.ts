@@ -7,7 +7,7 @@
 import assert from "node:assert/strict"
 import { spawn } from "node:child_process"
 import {
-    existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync,
+    existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync,
     writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
@@ -184,3 +184,19 @@ test("a reader that closes the output early (activate | head -1) does not stop t
         assert.equal(existsSync(join(state, "pending")), false)
         assert.deepEqual(temps(), [])
     })
+
+test("output to a full disk (> /dev/full) is dropped; the switch finishes", async () => {
+    w.encrypt("small", "small-full-disk")
+    const child = spawn(process.execPath, [CLI, "activate"],
+        { env: w.env(), cwd: w.root, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"] })
+    let stderr = ""
+    child.stderr?.on("data", (piece: Buffer) => { stderr += piece.toString() })
+    const code = await new Promise<number | null>((resolve) => {
+        child.on("close", (status) => { resolve(status) })
+    })
+
+    assert.equal(code, 0, stderr)
+    assert.equal(readFileSync(join(secrets, "small"), "utf8"), "small-full-disk")
+    assert.equal(existsSync(join(state, "lock")), false)
+    assert.deepEqual(temps(), [])
+})

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict"
 import {
-    existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync,
+    existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync,
     writeFileSync,
 } from "node:fs"
 import { dirname, join } from "node:path"
@@ -256,4 +256,49 @@ copies = [${JSON.stringify(target)}]
         assert.ok(r.stderr.includes(expected), r.stderr)
     }
     assert.deepEqual(diffSnapshots(before, w.snapshot(kept)), [])
+})
+
+test("a backup name that is another target of the run, and a home or input named through " +
+    "a symlink, are refused", async () => {
+    w.encrypt("a", "token\n")
+    const user = join(w.home, ".netrc")
+    writeFileSync(user, "user data\n")
+    w.config(`
+[secrets.a]
+source = "secrets/a.age"
+copies = ["~/.netrc"]
+
+[secrets.d]
+source = "secrets/a.age"
+copies = ["~/.netrc.bak"]
+`)
+    let r = await w.cli(["activate", "--backup", "bak"])
+    assert.equal(r.code, 1, r.stderr)
+    assert.ok(r.stderr.includes("~/.netrc cannot be backed up to ~/.netrc.bak: that is a " +
+        "target of secret d; use another --backup extension"), r.stderr)
+    assert.equal(readFileSync(user, "utf8"), "user data\n")
+    assert.equal(existsSync(`${user}.bak`), false)
+    rmSync(user)
+
+    // HOME reached through a symlink, and the identity named through one.
+    const homeLink = join(w.root, "home-link")
+    symlinkSync(w.home, homeLink)
+    const keysLink = join(w.home, "keys-link")
+    symlinkSync("keys", keysLink)
+    for (const target of [homeLink, keysLink]) {
+        writeFileSync(w.configFile, "identityPaths = [\"~/keys-link/identity.txt\"]\n" +
+            "installationType = \"activation\"\n[secrets.a]\nsource = \"secrets/a.age\"\n" +
+            `copies = [${JSON.stringify(target)}]\n`)
+        r = await w.cli(["activate", "--backup", "bak"],
+            { HOME: homeLink, XDG_STATE_HOME: join(w.root, "st") })
+        assert.equal(r.code, 1, r.stderr)
+        assert.equal(lstatSync(target).isSymbolicLink(), true, `${target} was replaced`)
+        assert.equal(existsSync(`${target}.bak`), false)
+        const expected = target === homeLink
+            ? `${target} is the home folder ${homeLink}`
+            : `${target} is a folder holding an identity file`
+        assert.ok(r.stderr.includes(expected), r.stderr)
+    }
+    rmSync(homeLink)
+    rmSync(keysLink)
 })

@@ -3,22 +3,32 @@
  * reading all of standard input, writing bytes to standard output with
  * back-pressure, and refusing an output file that is the input.
  */
-import { statSync } from "node:fs"
+import { fstatSync, statSync, type Stats } from "node:fs"
 
 import { OperationError, UsageError, messageOf } from "../../errors.js"
 
 /**
  * Throws a `UsageError` when `output` is the same file as `input` (links
- * followed): the output replaces its file once done, so the input, ciphertext
- * or plaintext, would be lost, and decrypted text left where it was.
+ * followed), or as standard input when `input` is absent or `-`: the output
+ * replaces its file once done, so the input, ciphertext or plaintext, would
+ * be lost, and decrypted text left where it was.
  */
 export function refuseOutputIsInput(input: string | undefined, output: string): void {
-    if (input === undefined || input === "-") return
-    const a = statSync(input, { throwIfNoEntry: false })
+    const fromStdin = input === undefined || input === "-"
+    const a = fromStdin ? fstatOrUndefined(0) : statSync(input, { throwIfNoEntry: false })
     const b = statSync(output, { throwIfNoEntry: false })
-    if (a === undefined || a.dev !== b?.dev || a.ino !== b.ino) return
-    throw new UsageError(`-o ${output} is the input file ${input}; writing it would replace ` +
-        "the file being read: choose another output path")
+    if (a === undefined || !a.isFile() || a.dev !== b?.dev || a.ino !== b.ino) return
+    const what = fromStdin ? "standard input" : `the input file ${input}`
+    throw new UsageError(`-o ${output} is ${what}; writing it would replace the file being ` +
+        "read: choose another output path")
+}
+
+function fstatOrUndefined(fd: number): Stats | undefined {
+    try {
+        return fstatSync(fd)
+    } catch {
+        return undefined
+    }
 }
 
 /** Reads all of standard input. */
