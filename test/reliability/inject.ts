@@ -202,15 +202,22 @@ if (readsFile !== undefined) {
     }
 }
 
+/** What happens before any open: a read noted, or a mutating step. Returns whether it writes. */
+function beforeOpen(path: unknown, flags: unknown): boolean {
+    const mutating = mutatingFlags(flags)
+    if (!mutating) {
+        noteRead(path)
+        return false
+    }
+    runBeforeLock(path)
+    plant(path)
+    if (step("open", path)) die()
+    return true
+}
+
 const originalOpen = fsp.open as (...args: unknown[]) => Promise<FileHandle>
 fsp.open = async (...args: unknown[]): Promise<FileHandle> => {
-    const mutating = mutatingFlags(args[1])
-    if (!mutating) noteRead(args[0])
-    if (mutating) {
-        runBeforeLock(args[0])
-        plant(args[0])
-        if (step("open", args[0])) die()
-    }
+    const mutating = beforeOpen(args[0], args[1])
     const handle = await originalOpen(...args)
     if (mutating) handlePaths.set(handle, String(args[0]))
     return handle
@@ -241,13 +248,7 @@ function wrapSync(name: string, wrapper: (original: AnyFunction, args: unknown[]
 }
 
 wrapSync("openSync", (original, args) => {
-    const mutating = mutatingFlags(args[1])
-    if (!mutating) noteRead(args[0])
-    if (mutating) {
-        runBeforeLock(args[0])
-        plant(args[0])
-        if (step("open", args[0])) die()
-    }
+    const mutating = beforeOpen(args[0], args[1])
     const fd = original(...args) as number
     if (mutating) fdPaths.set(fd, String(args[0]))
     return fd
