@@ -112,7 +112,7 @@ export async function checkRuntimeDir(
     } else if ((st.mode & SHARED_BITS) !== 0) {
         result.tighten = true
         result.warnings.push(`runtime dir ${dir} is accessible to others (mode ` +
-            `${(st.mode & 0o777).toString(8).padStart(4, "0")}); tightening it to 0700`)
+            `${(st.mode & 0o777).toString(8).padStart(4, "0")}); activate makes it 0700`)
     }
 
     const where = result.exists ? dir : dirname(dir)

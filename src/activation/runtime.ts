@@ -14,7 +14,7 @@ import { FolderMaker, isInside } from "../fs/folders.js"
 import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { ByteBudget, settleAll } from "../fs/pool.js"
 import {
-    listGenerations, readCurrent, readGeneration, rewriteGeneration,
+    listGenerations, pendingGeneration, readCurrent, readGeneration, rewriteGeneration,
 } from "../generations/generations.js"
 import { hashMatches, readHashKey, type HashKey } from "../generations/keyed-hash.js"
 import { acquireLock } from "../generations/lock.js"
@@ -77,6 +77,11 @@ export async function requireCurrent(paths: StatePaths): Promise<Manifest> {
     const manifest = await readCurrent(paths)
     if (manifest !== undefined) return manifest
 
+    const pending = await pendingGeneration(paths)
+    if (pending !== undefined) {
+        throw new OperationError("no generation is current yet: the switch to generation " +
+            `${pending} did not finish; run homeage activate to finish it`)
+    }
     const stored = await listGenerations(paths)
     if (stored.length === 0) {
         throw new OperationError(`no generation in ${paths.root} yet; run homeage activate first`)

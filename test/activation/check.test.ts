@@ -178,7 +178,7 @@ test("check passes, decrypts and changes nothing; a loose runtime dir is tighten
     let r = await w.cli(["check"])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /check passed: 1 secret decrypted and verified/)
-    assert.match(r.stderr, /accessible to others \(mode 0755\); tightening it to 0700/)
+    assert.match(r.stderr, /accessible to others \(mode 0755\); activate makes it 0700/)
     r = await w.cli(["activate", "--dry-run"])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /^would add token -> ~\/\.config\/tool\/token, ~\/token-copy$/m)

@@ -137,3 +137,18 @@ test("two switches stopped in a row: the next activate replaces what the first o
         }
         assert.equal((await w.cli("a", ["activate"])).code, 0, "back to a")
     })
+
+test("a first switch stopped after its pending mark: status says to finish it with activate",
+    async () => {
+        assert.equal((await w.cli("a", ["deactivate"])).code, 0)
+        const killed = await w.cli("a", ["activate"],
+            { RELIABILITY_KILL_AFTER: join(w.state, "pending") }, true)
+        assert.equal(killed.signal, "SIGKILL")
+
+        const status = await w.cli("a", ["status"])
+        assert.equal(status.code, 1)
+        assert.match(status.stderr, new RegExp("no generation is current yet: the switch to " +
+            "generation \\d+ did not finish; run homeage activate to finish it"))
+        assert.equal((await w.cli("a", ["activate"])).code, 0)
+        assert.equal((await w.cli("a", ["status"])).code, 0)
+    })
