@@ -81,9 +81,11 @@ export interface Plan {
     /** A generation whose switch did not finish (a crash), if any. */
     pending: Manifest | undefined
     /**
-     * Older unfinished switches: generations above the current one other than
-     * `pending`, left when a run was stopped before another such run. Their
-     * files count as homeage's own, as the pending generation's do.
+     * Generations above the current one other than `pending`: older unfinished
+     * switches (a run stopped before another such run), or generations rolled
+     * back from. A file in the way that holds exactly what one of them wrote
+     * is homeage's own and may be replaced; cleanup removes only what the
+     * current and pending generations wrote.
      */
     unfinished: Manifest[]
     /** The state's hash key, if one exists yet. */

@@ -423,7 +423,10 @@ async function cleanUp(
     const show = (p: string): string => showPath(p, home)
     const keep = new Set(outputsOf(manifest).map((o) => o.path))
     const byPath = new Map<string, Output[]>()
-    for (const earlier of [plan.current, plan.pending, ...plan.unfinished]) {
+    // Only what the current and pending generations wrote is removed: an older
+    // generation above the current one may be one rolled back from, whose
+    // files are gone and whose paths may hold the user's files by now.
+    for (const earlier of [plan.current, plan.pending]) {
         if (earlier === undefined) continue
         for (const output of outputsOf(earlier)) {
             if (keep.has(output.path)) continue
@@ -446,8 +449,7 @@ async function cleanUp(
     })
 
     const wanted = new Set(manifest.createdFolders)
-    const stale = [plan.current, plan.pending, ...plan.unfinished]
-        .flatMap((m) => m?.createdFolders ?? [])
+    const stale = [plan.current, plan.pending].flatMap((m) => m?.createdFolders ?? [])
         .filter((f) => !wanted.has(f))
     outcomes.push(...await removeCreatedFolders(stale, dryRun))
 
