@@ -142,7 +142,8 @@ interface Gathered {
 
 /** Examines one secret's outputs and finds the paths in the way. */
 function gatherSecret(
-    planned: PlannedSecret, records: Records, key: HashKey | undefined, options: PlanOptions,
+    planned: PlannedSecret, records: Records, key: HashKey | undefined,
+    refused: ReadonlySet<string>, options: PlanOptions,
 ): Gathered {
     const wanted = asManifestSecret(planned.desired, planned.previous)
     const gathered: Gathered = { needsPlaintext: false, examined: [], problems: [], backups: [] }
@@ -150,6 +151,8 @@ function gatherSecret(
     const show = (p: string): string => showPath(p, options.home)
 
     for (const output of outputsOfSecret(wanted)) {
+        // Refused already, whatever is there: no "in the way" advice for it.
+        if (refused.has(output.path)) continue
         const examined = examine(output, wanted.plaintextHash === "" ? undefined : key)
         gathered.examined.push(examined)
         if (examined.verdict === "ok") continue
@@ -240,10 +243,11 @@ async function readPending(
 /**
  * Checks where plaintext goes (every secret's path on tmpfs, no symlink inside
  * the runtime dir) and the conflicts that only show once symlinks are followed.
+ * Returns the outputs refused whatever is there (see RealConflict.refused).
  */
 async function checkPlaces(
     desired: Desired, options: PlanOptions, problems: string[], warnings: string[],
-): Promise<void> {
+): Promise<Set<string>> {
     const placement = await checkPlacement(desired.secrets, desired.runtimeDir,
         desired.allowPersistentRuntimeDir, options.home)
     for (const list of placement.problems.values()) problems.push(...list)
@@ -256,6 +260,7 @@ async function checkPlaces(
         home: options.home,
     })
     problems.push(...conflicts.map((c) => c.message))
+    return new Set(conflicts.flatMap((c) => c.refused ?? []))
 }
 
 /**
@@ -296,7 +301,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
         desired.allowPersistentRuntimeDir, desired.installationType)
     problems.push(...runtimeDir.problems)
     warnings.push(...runtimeDir.warnings)
-    await checkPlaces(desired, options, problems, warnings)
+    const refused = await checkPlaces(desired, options, problems, warnings)
 
     const currentNumber = await currentGeneration(options.paths)
     const current = await readCurrent(options.paths)
@@ -314,7 +319,7 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const toDecrypt: PlannedSecret[] = []
     const repaired = new Set<string>()
     for (const planned of secrets) {
-        const one = gatherSecret(planned, records, key, options)
+        const one = gatherSecret(planned, records, key, refused, options)
         problems.push(...one.problems)
         backups.push(...one.backups)
         const name = planned.desired.name
@@ -344,11 +349,14 @@ export async function planActivation(desired: Desired, options: PlanOptions): Pr
     const reals = folders.map(realFolder)
     const realFolders = new Map(folders.map((folder, i) => [folder, reals[i] ?? folder]))
 
-    for (const line of warnings) options.reporter.warn(line)
-    if (problems.length > 0) {
-        const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`
+    for (const line of new Set(warnings)) options.reporter.warn(line)
+    // The same problem found twice (by the config's check and once symlinks are
+    // followed, say) is listed once.
+    const listed = [...new Set(problems)]
+    if (listed.length > 0) {
+        const count = listed.length === 1 ? "1 problem" : `${listed.length} problems`
         throw new OperationError(`activation check failed with ${count}; nothing was changed`,
-            { problems })
+            { problems: listed })
     }
     return {
         desired, paths: options.paths, current, currentNumber, pending, unfinished, key,

@@ -19,6 +19,11 @@ import { isInside, realFolder, realLocation } from "../fs/folders.js"
 export interface RealConflict {
     message: string
     secrets: string[]
+    /**
+     * The output refused for what it is (homeage's own path, an input, the
+     * home folder), whatever is there: no `--backup` can make it a target.
+     */
+    refused?: string
 }
 
 /** What the comparison needs of a secret; a config's and a stored generation's both fit. */
@@ -207,7 +212,7 @@ function ownPathConflicts(
     for (const output of located) {
         const here = formatKeyPath(output.at)
         const add = (message: string): void => {
-            conflicts.push({ message, secrets: [output.secret] })
+            conflicts.push({ message, secrets: [output.secret], refused: output.file })
         }
         if (output.real === runtimeDir && hidden(output.file === input.runtimeDir)) {
             add(`${here}: ${output.file} is the runtime dir ${input.runtimeDir} once symlinks ` +

@@ -254,6 +254,7 @@ copies = [${JSON.stringify(target)}]
                     "place"
                 : `${target} is a folder holding ${holds}`
         assert.ok(r.stderr.includes(expected), r.stderr)
+        assert.ok(!r.stderr.includes("in the way"), `--backup advised: ${r.stderr}`)
     }
     assert.deepEqual(diffSnapshots(before, w.snapshot(kept)), [])
 })
