@@ -20,3 +20,10 @@ test("--version prints the package version", async () => {
     assert.equal(r.code, 0)
     assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/)
 })
+
+test("an unknown option of a command points to that command's help, exit 2", async () => {
+    const r = await runCli(["status", "--bogus"])
+    assert.equal(r.code, 2)
+    assert.equal(r.stderr, "homeage: error: unknown option '--bogus'\n" +
+        "(homeage status --help lists its options)\n")
+})

@@ -136,7 +136,8 @@ function buildProgram(holder: { run?: () => Promise<number> }): Command {
     const program = new Command("homeage")
         .description("Declarative, age-encrypted secrets for your home directory")
         .version(version(), "-V, --version")
-        .addOption(new Option("--config <FILE>", "config file (default: see README)")
+        .addOption(new Option("--config <FILE>", "config file (default: ./homeage.*, then " +
+            "$XDG_CONFIG_HOME/homeage/homeage.*; * is toml, yaml, yml or json)")
             .env("HOMEAGE_CONFIG"))
         .option("-q, --quiet", "print nothing but errors")
         .option("-v, --verbose", "print details")
@@ -152,6 +153,7 @@ function buildProgram(holder: { run?: () => Promise<number> }): Command {
     declare(program, holder)
     for (const cmd of program.commands) {
         cmd.exitOverride()
+        cmd.showHelpAfterError(`(homeage ${cmd.name()} --help lists its options)`)
     }
     return program
 }
