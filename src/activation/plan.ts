@@ -11,7 +11,7 @@ import { HomeageError, OperationError, messageOf } from "../errors.js"
 import { missingFolders, realFolder } from "../fs/folders.js"
 import { setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
 import { describeState, inspectPath } from "../fs/inspect.js"
-import { settleAll } from "../fs/pool.js"
+import { mapAll } from "../fs/pool.js"
 import {
     currentGeneration, listGenerations, pendingGeneration, readCurrent, readGeneration,
 } from "../generations/generations.js"
@@ -420,7 +420,7 @@ async function decryptAll(
     }
     for (const line of decryptor.describe()) reporter.detail(`identity: ${line}`)
 
-    const decrypted = await settleAll(secrets, async (planned) => {
+    const decrypted = await mapAll(secrets, async (planned) => {
         const what = `secret ${planned.desired.name} (${planned.desired.source})`
         try {
             planned.plaintext = await decryptor.decrypt(planned.desired.ciphertext, what)
@@ -430,11 +430,9 @@ async function decryptAll(
         }
     }, { beforeEach: throwIfInterrupted })
     for (const [i, planned] of secrets.entries()) {
-        const outcome = decrypted[i]
-        if (outcome === undefined) continue
-        if (!outcome.ok) throw outcome.error
-        if (outcome.value === undefined) failed.delete(planned.desired.name)
-        else problems.push(outcome.value)
+        const problem = decrypted[i]
+        if (problem === undefined) failed.delete(planned.desired.name)
+        else problems.push(problem)
     }
     throwIfInterrupted()
     return failed

@@ -205,7 +205,7 @@ function ownPathConflicts(
     const reals = named.map(({ file }) => real(file))
     const inputs = new Map<string, [string, string]>()
     for (const [i, { file, what }] of named.entries()) inputs.set(reals[i] ?? file, [file, what])
-    const holders = foldersHolding(inputs, named.map(({ file, what }) => [file, what]))
+    const holders = foldersHolding(inputs, named)
     const home = input.home === undefined ? undefined : realOf(input.home)
     const homeWay = input.home === undefined ? new Set<string>() : placesOnTheWay(input.home)
 
@@ -242,8 +242,7 @@ function ownPathConflicts(
                 "a secret must never take its place, not even with --backup: choose another " +
                 "target")
         }
-        if (home !== undefined && (output.real === home || isInside(home, output.real)
-            || homeWay.has(output.real))) {
+        if (home !== undefined && (homeWay.has(output.real) || isInside(home, output.real))) {
             const itself = output.real === home || output.file === input.home
             add(`${here}: ${output.file} is ${itself ? "" : "above "}the home ` +
                 `folder ${input.home ?? home}; a secret must never take its place, not even ` +
@@ -260,7 +259,7 @@ function ownPathConflicts(
  * lookup.
  */
 function foldersHolding(
-    inputs: Map<string, [string, string]>, asNamed: [string, string][],
+    inputs: Map<string, [string, string]>, asNamed: { file: string, what: string }[],
 ): Map<string, [string, string]> {
     const holders = new Map<string, [string, string]>()
     for (const [path, named] of inputs) {
@@ -270,7 +269,7 @@ function foldersHolding(
         }
     }
     const seen = new Set<string>()
-    for (const [file, what] of asNamed) {
+    for (const { file, what } of asNamed) {
         for (let folder = dirname(file); !seen.has(folder); folder = dirname(folder)) {
             seen.add(folder)
             const place = realLocation(folder)

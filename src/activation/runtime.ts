@@ -12,7 +12,7 @@ import { OperationError, UsageError, messageOf } from "../errors.js"
 import { replaceWithSymlink, syncFoldersOf, writeFileAtomic } from "../fs/atomic.js"
 import { FolderMaker, isInside } from "../fs/folders.js"
 import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
-import { ByteBudget, settleAll } from "../fs/pool.js"
+import { ByteBudget, mapAll } from "../fs/pool.js"
 import {
     listGenerations, pendingGeneration, readCurrent, readGeneration, rewriteGeneration,
 } from "../generations/generations.js"
@@ -182,11 +182,10 @@ export async function startSecrets(options: RuntimeOptions): Promise<RuntimeResu
         }
 
         try {
-            const settled = await settleAll(secrets, startAt, {
+            await mapAll(secrets, startAt, {
                 beforeEach: throwIfInterrupted,
                 stops: (err) => err instanceof InterruptedError,
             })
-            for (const outcome of settled) if (!outcome.ok) throw outcome.error
         } finally {
             await syncFoldersOf(written)
             for (const [i, secret] of secrets.entries()) {

@@ -15,7 +15,7 @@ import { fsReason } from "../fs/errno.js"
 import { FolderMaker, isInside, missingFolders, realFolder } from "../fs/folders.js"
 import { inspectPath } from "../fs/inspect.js"
 import { InterruptedError, setInterruptNote, throwIfInterrupted } from "../fs/interrupt.js"
-import { mapAll, settleAll } from "../fs/pool.js"
+import { mapAll } from "../fs/pool.js"
 import {
     pendingGeneration, pruneGenerations, rewriteGeneration, setCurrent, setPending,
     writeGeneration,
@@ -233,13 +233,9 @@ async function switchOutputs(
     }
 
     try {
-        const settled = await settleAll(finals, switchOne, {
+        return await mapAll(finals, switchOne, {
             beforeEach: throwIfInterrupted,
             stops: (err) => err instanceof InterruptedError,
-        })
-        return settled.map((outcome) => {
-            if (!outcome.ok) throw outcome.error
-            return outcome.value
         })
     } finally {
         await syncFoldersOf(written)
@@ -441,12 +437,8 @@ async function cleanUp(
         reporter.info(`${dryRun ? "would remove" : "removed"} ${secret.name}`)
     }
 
-    const removals = await settleAll([...byPath.values()],
+    const outcomes: CleanupOutcome[] = await mapAll([...byPath.values()],
         (records) => removeOutput(records, key, dryRun), { beforeEach: throwIfInterrupted })
-    const outcomes: CleanupOutcome[] = removals.map((removal) => {
-        if (!removal.ok) throw removal.error
-        return removal.value
-    })
 
     const wanted = new Set(manifest.createdFolders)
     const stale = [plan.current, plan.pending].flatMap((m) => m?.createdFolders ?? [])

@@ -15,6 +15,7 @@ import {
     symlinkSync, writeSync,
 } from "node:fs"
 import { lstat, open, readdir, rm } from "node:fs/promises"
+import { setImmediate as nextTurn } from "node:timers/promises"
 import { basename, dirname, join } from "node:path"
 
 import { OperationError, errnoOf } from "../errors.js"
@@ -92,7 +93,7 @@ export async function writeFileAtomic(
         fd = undefined
         // A signal that arrived while writing is handled at the next turn of
         // the event loop: take that turn, so it stops the rename.
-        await signalsHandled()
+        await nextTurn()
         throwIfInterrupted()
         renameSync(temp, target)
         untrackTemp(temp)
@@ -106,11 +107,6 @@ export async function writeFileAtomic(
     }
 
     if (options.syncFolder !== false) await syncFolder(dirname(target))
-}
-
-/** Resolves once the event loop has had a turn, in which pending signals are handled. */
-function signalsHandled(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve))
 }
 
 function closeQuietly(fd: number): void {

@@ -1,8 +1,8 @@
 /**
- * Bounded concurrency for file-system work over many secrets. Node.js runs
- * file calls on a small thread pool (4 threads by default), so one secret
- * after another leaves it idle most of the time, while thousands at once
- * queue up memory and file descriptors. A pool keeps a few calls in flight,
+ * Bounded concurrency for work over many secrets. What a secret waits on
+ * (decryption, the remaining promise-based file calls, a signal's turn of the
+ * event loop) overlaps with the others' work, while thousands at once would
+ * queue up memory and file descriptors. A pool keeps a few items in flight,
  * returns results in input order, and collects every error instead of
  * keeping the first and losing the rest.
  */
@@ -86,16 +86,16 @@ export async function settleAll<T, R>(
 }
 
 /**
- * Runs `work` over `items` with at most `limit` in flight and returns the
- * values in input order. When items fail, every item still runs to its end,
- * then the error of the first failed item (in input order) is thrown; use
- * {@link settleAll} to see every error.
+ * {@link settleAll}, returning the values in input order. When items fail,
+ * every item started still runs to its end, then the error of the first
+ * failed item (in input order) is thrown; use {@link settleAll} to see every
+ * error.
  */
 export async function mapAll<T, R>(
     items: readonly T[], work: (item: T, index: number) => Promise<R>,
-    limit: number = DEFAULT_CONCURRENCY,
+    options: PoolOptions = {},
 ): Promise<R[]> {
-    const settled = await settleAll(items, work, { limit })
+    const settled = await settleAll(items, work, options)
     return settled.map((outcome) => {
         if (!outcome.ok) throw outcome.error
         return outcome.value

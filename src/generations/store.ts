@@ -37,15 +37,17 @@ export function storePath(storeDir: string, hash: string): string {
 export async function putSource(storeDir: string, ciphertext: Uint8Array): Promise<string> {
     const hash = sha256Hex(ciphertext)
     const path = storePath(storeDir, hash)
-    if (inspectPath(path).kind === "file" && intact(path, hash)) return hash
+    if (inspectPath(path).kind === "file" && intact(storeDir, hash)) return hash
 
     await writeFileAtomic(path, ciphertext, STORE_FILE_MODE)
     return hash
 }
 
-function intact(path: string, hash: string): boolean {
+/** Whether the store file of `hash` is there, readable and undamaged. */
+function intact(storeDir: string, hash: string): boolean {
     try {
-        return sha256Hex(readFileSync(path)) === hash
+        readSource(storeDir, hash)
+        return true
     } catch {
         return false
     }

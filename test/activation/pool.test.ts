@@ -53,7 +53,7 @@ test("results come back in input order, with at most the limit in flight", async
                 await wait(delay)
                 g.leave()
                 return i * 10 + delay
-            }, limit)
+            }, { limit })
 
             assert.deepEqual(values, delays.map((delay, i) => i * 10 + delay))
             assert.ok(g.peak <= limit, `peak ${g.peak} over limit ${limit}`)
