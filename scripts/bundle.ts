@@ -1,53 +1,93 @@
 /**
- * Bundles the command line into `dist/cli/` with esbuild: one file per entry
- * and shared chunks, so that a command loads a few files instead of resolving
- * some fifty modules one by one at every start. Commands loaded with
- * `import()` stay in chunks of their own, loaded only when they run. The
- * library (`dist/src/`, built by tsc) is not bundled.
+ * Bundles the command line into `dist/cli/` with esbuild, and makes its code
+ * cache:
+ * - `homeage.cjs`: the whole command line as one CommonJS module, already
+ *   inside its wrapper function, stamped with a build id on its first line.
+ *   Commands loaded with `import()` become functions that run only when their
+ *   command does.
+ * - `launch.cjs`: the loader that `bin/homeage.js` requires (src/cli/launch.ts).
+ * - `homeage.cjs.cache`: V8's code cache of the bundle, made by running the
+ *   everyday commands once (scripts/code-cache.ts), under the same build id.
+ *   A run while it is being made compiles as if there were none.
+ *
+ * One file read and a cached compile replace resolving some fifty ES modules
+ * and compiling them at every start. The library (`dist/src/`, built by tsc)
+ * is not bundled.
  *
  * Usage: node dist/scripts/bundle.js (run by `npm run build`).
  */
+import { spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { existsSync, renameSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 import { build } from "esbuild"
+import type { BuildOptions } from "esbuild"
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const OUT_DIR = join(ROOT, "dist", "cli")
 /** Built here first, then swapped in, so a run of the CLI meanwhile sees a whole bundle. */
 const NEW_DIR = `${OUT_DIR}.new`
 const OLD_DIR = `${OUT_DIR}.old`
+const BUNDLE_NAME = "homeage.cjs"
 
-/** The entry point: the command line; each command is a chunk it loads when it runs. */
-const ENTRIES = ["src/cli/main.ts"]
+/** Ties the bundle to its code cache (see src/cli/launch.ts). */
+const BUILD_ID = randomBytes(16).toString("hex")
 
 /**
- * CommonJS dependencies call `require` for Node's built-in modules; an ES
- * module bundle has no `require` unless it makes one.
+ * A CommonJS file has no `import.meta`; code that finds the package from its
+ * own location (src/package.ts) gets the bundle's file URL instead.
  */
-const REQUIRE_SHIM = "import { createRequire as homeageRequire } from \"node:module\"\n" +
-    "const require = homeageRequire(import.meta.url)"
+const MODULE_URL = "__homeageModuleUrl"
 
-rmSync(NEW_DIR, { recursive: true, force: true })
-await build({
+/**
+ * The bundle is a script whose value is the function Node's loader would wrap a
+ * CommonJS module in (src/cli/launch.ts calls it).
+ */
+const WRAPPER_START =
+    "(function (exports, require, module, __filename, __dirname) { \"use strict\";"
+
+const COMMON: BuildOptions = {
     absWorkingDir: ROOT,
-    entryPoints: ENTRIES,
-    outdir: NEW_DIR,
-    entryNames: "[name]",
     bundle: true,
-    splitting: true,
-    format: "esm",
+    format: "cjs",
     platform: "node",
     target: "node20",
     minify: true,
     keepNames: true,
     legalComments: "linked",
-    banner: { js: REQUIRE_SHIM },
     logLevel: "warning",
+}
+
+rmSync(NEW_DIR, { recursive: true, force: true })
+await build({
+    ...COMMON,
+    entryPoints: ["src/cli/main.ts"],
+    outfile: join(NEW_DIR, BUNDLE_NAME),
+    define: { "import.meta.url": MODULE_URL },
+    banner: {
+        js: `// homeage build ${BUILD_ID}\n${WRAPPER_START}\n` +
+            `var ${MODULE_URL} = require("node:url").pathToFileURL(__filename).href;`,
+    },
+    footer: { js: "})" },
+})
+await build({
+    ...COMMON,
+    entryPoints: ["src/cli/launch.ts"],
+    outfile: join(NEW_DIR, "launch.cjs"),
 })
 
 rmSync(OLD_DIR, { recursive: true, force: true })
 if (existsSync(OUT_DIR)) renameSync(OUT_DIR, OLD_DIR)
 renameSync(NEW_DIR, OUT_DIR)
 rmSync(OLD_DIR, { recursive: true, force: true })
+
+// Made in place: V8 keeps the file name the cache was made under, for stack traces.
+const trained = spawnSync(process.execPath,
+    [join(ROOT, "dist", "scripts", "code-cache.js"), join(OUT_DIR, BUNDLE_NAME)],
+    { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" })
+if (trained.status !== 0) {
+    process.stderr.write(`${trained.stderr}bundle: warning: no code cache was made, so ` +
+        "every run compiles the command line (slower, same results)\n")
+}

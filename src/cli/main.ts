@@ -185,6 +185,9 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
+/** Whether {@link quietOnClosedPipes} ran in this process (main may run more than once). */
+let pipesQuieted = false
+
 /**
  * A reader that stops early (`homeage status | head -1`) closes the pipe, and
  * the next write fails (EPIPE); output redirected to a full disk fails too.
@@ -194,6 +197,8 @@ export async function main(argv: string[]): Promise<number> {
  * its own write, which it checks.
  */
 function quietOnClosedPipes(): void {
+    if (pipesQuieted) return
+    pipesQuieted = true
     for (const stream of [process.stdout, process.stderr]) {
         stream.on("error", () => undefined)
     }

@@ -192,12 +192,14 @@ interface ScriptCoverage {
 /**
  * The name esbuild's `keepNames` gives a function in a minified bundle: a call
  * `helper(fn,"name")` right after a function declaration, or `,"name")` right
- * after a function passed to that helper.
+ * after a function passed to that helper. In a CommonJS bundle a module's
+ * calls come together at the start of its init function, after the module's
+ * functions: then the first `helper(fn,"name")` after the function names it.
  */
 const KEPT_AFTER_DECLARATION = /^;?[\w$]+\(([\w$]+),"([\w$]+)"\)/
 const KEPT_AFTER_EXPRESSION = /^,"([\w$]+)"\)/
 
-/** Characters read after a function's end to find its kept name. */
+/** Characters read after a function's end to find its kept name right there. */
 const KEPT_NAME_WINDOW = 200
 
 /** The source name of a function that ran: its kept name in a bundle, else V8's name. */
@@ -205,7 +207,13 @@ function sourceName(script: string, fn: FunctionCoverage, end: number): string {
     const after = script.slice(end, end + KEPT_NAME_WINDOW)
     const declared = KEPT_AFTER_DECLARATION.exec(after)
     if (declared?.[1] === fn.functionName && declared[2] !== undefined) return declared[2]
-    return KEPT_AFTER_EXPRESSION.exec(after)?.[1] ?? fn.functionName
+    const passed = KEPT_AFTER_EXPRESSION.exec(after)?.[1]
+    if (passed !== undefined) return passed
+    if (!/^[\w$]+$/.test(fn.functionName)) return fn.functionName
+    const id = fn.functionName.replaceAll("$", "\\$")
+    const later = new RegExp(`[\\w$]+\\(${id},"([\\w$]+)"\\)`, "g")
+    later.lastIndex = end
+    return later.exec(script)?.[1] ?? fn.functionName
 }
 
 /** The source names of the functions that ran in the JavaScript files of a coverage folder. */

@@ -1,0 +1,90 @@
+/**
+ * Makes the code cache of a freshly built command-line bundle: loads it the
+ * way `bin/homeage.js` does, runs the everyday commands once in a throw-away
+ * home folder (so that V8 compiles the functions they use), then stores what
+ * V8 compiled beside the bundle, under the bundle's build id.
+ *
+ * Run by scripts/bundle.ts in a process of its own, with no Node.js flags,
+ * since V8 takes a cache only under the flags it was made with.
+ *
+ * Usage: node dist/scripts/code-cache.js BUNDLE
+ */
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+import { buildIdOf, cacheHeader, cachePathOf, loadCli } from "../src/cli/launch.js"
+
+const bundle = process.argv[2]
+if (bundle === undefined) {
+    process.stderr.write("usage: code-cache BUNDLE\n")
+    process.exit(2)
+}
+
+const work = mkdtempSync(join(tmpdir(), "homeage-code-cache-"))
+try {
+    await train(bundle, work)
+} finally {
+    rmSync(work, { recursive: true, force: true })
+}
+
+async function train(file: string, dir: string): Promise<void> {
+    const buildId = buildIdOf(readFileSync(file, "utf8"))
+    if (buildId === undefined) throw new Error(`${file} has no build id on its first line`)
+
+    const home = join(dir, "home")
+    const dotfiles = join(home, "dotfiles")
+    const runtime = join(dir, "run")
+    mkdirSync(dotfiles, { recursive: true })
+    mkdirSync(runtime, { mode: 0o700 })
+    const identity = join(home, "identity.txt")
+    const config = join(dotfiles, "homeage.toml")
+    Object.assign(process.env, {
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, ".config"),
+        XDG_STATE_HOME: join(home, ".local", "state"),
+        XDG_RUNTIME_DIR: runtime,
+        HOMEAGE_CONFIG: config,
+        NO_COLOR: "1",
+    })
+    delete process.env.HOMEAGE_ASKPASS
+
+    const cli = loadCli(file, { useCache: false })
+    const run = async (...argv: string[]): Promise<void> => {
+        const status = await cli.main(argv)
+        if (status !== 0) throw new Error(`homeage ${argv.join(" ")} exited ${status}`)
+    }
+
+    const plain = join(dir, "plain.txt")
+    writeFileSync(plain, "a secret for the code cache\n")
+    await run("keygen", "-o", identity)
+    await run("encrypt", "-i", identity, "-o", join(dotfiles, "link.age"), plain)
+    await run("encrypt", "-a", "-i", identity, "-o", join(dotfiles, "copy.age"), plain)
+    writeFileSync(config, [
+        `identityPaths = [${JSON.stringify(identity)}]`,
+        "installationType = \"activation\"",
+        "allowPersistentRuntimeDir = true",
+        "",
+        "[secrets.link]",
+        "source = \"link.age\"",
+        "symlinks = [\"~/.config/app/token\"]",
+        "",
+        "[secrets.copy]",
+        "source = \"copy.age\"",
+        "mode = \"0600\"",
+        "copies = [\"~/.app-copy\"]",
+        "",
+    ].join("\n"))
+    await run("check")
+    await run("activate")
+    await run("activate")
+    await run("status")
+    await run("start")
+    await run("decrypt", "-i", identity, "-o", join(dir, "out.txt"), join(dotfiles, "link.age"))
+    await run("deactivate", "--purge")
+
+    const cache = cachePathOf(file)
+    const temp = `${cache}.${process.pid}.tmp`
+    writeFileSync(temp, Buffer.concat([Buffer.from(cacheHeader(buildId)), cli.makeCache()]))
+    renameSync(temp, cache)
+}
