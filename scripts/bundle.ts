@@ -23,7 +23,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 import { build } from "esbuild"
-import type { BuildOptions } from "esbuild"
+import type { BuildOptions, Plugin } from "esbuild"
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const OUT_DIR = join(ROOT, "dist", "cli")
@@ -60,11 +60,41 @@ const COMMON: BuildOptions = {
     logLevel: "warning",
 }
 
+/**
+ * node:child_process, with the net and stream modules it loads, costs a few
+ * milliseconds at every start, yet only some commands start a process
+ * (systemctl, getent, an editor, askpass), and commander requires it at load.
+ * In the bundle it is a module of the same functions that loads the real one
+ * at their first call. A function missing here is a build error, not a
+ * surprise at run time.
+ */
+const LAZY_CHILD_PROCESS = `
+let loaded
+function load() { return loaded ??= require("node:child_process") }
+export function spawn(...args) { return load().spawn(...args) }
+export function execFile(...args) { return load().execFile(...args) }
+`
+
+const lazyChildProcess: Plugin = {
+    name: "lazy-child-process",
+    setup(plugin) {
+        const NAMESPACE = "lazy-child-process"
+        plugin.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+            args.namespace === NAMESPACE
+                ? { path: args.path, external: true }
+                : { path: "child_process", namespace: NAMESPACE })
+        plugin.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({
+            contents: LAZY_CHILD_PROCESS, loader: "js",
+        }))
+    },
+}
+
 rmSync(NEW_DIR, { recursive: true, force: true })
 await build({
     ...COMMON,
     entryPoints: ["src/cli/main.ts"],
     outfile: join(NEW_DIR, BUNDLE_NAME),
+    plugins: [lazyChildProcess],
     define: { "import.meta.url": MODULE_URL },
     banner: {
         js: `// homeage build ${BUILD_ID}\n${WRAPPER_START}\n` +
