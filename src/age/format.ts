@@ -3,10 +3,11 @@
  * does, encoding it, and its MAC. The C2SP test vectors are the reference for
  * what is accepted.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto"
+import { createHmac, timingSafeEqual } from "node:crypto"
 
 import { decodeBase64, encodeBase64 } from "./base64.js"
 import { FormatProblem } from "./failure.js"
+import { hkdfSha256 } from "./hkdf.js"
 import type { ByteReader } from "./reader.js"
 
 /** The first line of every binary age file. */
@@ -168,7 +169,7 @@ export function encodeHeader(stanzas: Stanza[], fileKey: Uint8Array): Uint8Array
 
 /** The header MAC: HMAC-SHA-256 keyed by HKDF(file key, "header"). */
 export function headerMac(fileKey: Uint8Array, macInput: Uint8Array): Uint8Array {
-    const key = hkdfSync("sha256", fileKey, new Uint8Array(0), HEADER_LABEL, MAC_KEY_BYTES)
+    const key = hkdfSha256(fileKey, new Uint8Array(0), HEADER_LABEL, MAC_KEY_BYTES)
     return createHmac("sha256", new Uint8Array(key)).update(macInput).digest()
 }
 

@@ -8,12 +8,13 @@
  * Node.js build this package supports; it runs about ten times faster than a
  * JavaScript implementation, which matters for large files.
  */
-import { hkdfSync, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 
 import {
     CHUNK_BYTES, SEALED_CHUNK_BYTES, TAG_BYTES, openChunk as open, sealChunk as seal,
 } from "./chunks.js"
 import { FormatProblem } from "./failure.js"
+import { hkdfSha256 } from "./hkdf.js"
 import type { ByteReader } from "./reader.js"
 
 /** Bytes of the payload nonce that follows the header. */
@@ -29,7 +30,7 @@ export type ChunkSink = (bytes: Uint8Array) => void | Promise<void>
 
 /** The payload key: HKDF-SHA-256 of the file key, salted with the payload nonce. */
 export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
-    return new Uint8Array(hkdfSync("sha256", fileKey, nonce, PAYLOAD_LABEL, PAYLOAD_KEY_BYTES))
+    return new Uint8Array(hkdfSha256(fileKey, nonce, PAYLOAD_LABEL, PAYLOAD_KEY_BYTES))
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import {
     createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman,
-    generateKeyPairSync, hkdfSync,
+    generateKeyPairSync,
 } from "node:crypto"
 import type { KeyObject } from "node:crypto"
 
@@ -19,6 +19,7 @@ import { bech32 } from "@scure/base"
 import { decodeBase64, encodeBase64 } from "./base64.js"
 import { FILE_KEY_BYTES } from "./format.js"
 import type { Stanza } from "./format.js"
+import { hkdfSha256 } from "./hkdf.js"
 import type { Identity, Recipient } from "./types.js"
 
 /** The stanza type. */
@@ -97,7 +98,7 @@ export function ephemeralKey(): { key: KeyObject, point: Uint8Array } {
 
 /** HKDF-SHA-256 to the 32-byte key that wraps a file key. */
 export function wrappingKey(secret: Uint8Array, salt: Uint8Array, label: Uint8Array): Buffer {
-    return Buffer.from(hkdfSync("sha256", secret, salt, label, WRAPPING_KEY_BYTES))
+    return hkdfSha256(secret, salt, label, WRAPPING_KEY_BYTES)
 }
 
 /** Seals a file key with ChaCha20-Poly1305 under `key` (zero nonce): 32 bytes. */

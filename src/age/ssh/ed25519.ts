@@ -6,11 +6,12 @@
  *
  * Stanza: `-> ssh-ed25519 TAG SHARE`, body = the wrapped 16-byte file key.
  */
-import { createHash, createPrivateKey, createPublicKey, hkdfSync } from "node:crypto"
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto"
 import type { KeyObject } from "node:crypto"
 
 import { UsageError } from "../../errors.js"
 import { type Stanza, concat } from "../format.js"
+import { hkdfSha256 } from "../hkdf.js"
 import type { Recipient } from "../types.js"
 import {
     WRAPPED_KEY_BYTES, X25519_BYTES, ephemeralKey, openFileKey, sealFileKey, wrappingKey,
@@ -36,7 +37,7 @@ const ED25519_SPKI_PREFIX_BYTES = 12
  * salt and the ssh-ed25519 label as info. It is used as an X25519 private key.
  */
 function tweakOf(key: Ed25519PublicKey): KeyObject {
-    const tweak = hkdfSync("sha256", new Uint8Array(0), key.wire, ED25519_LABEL, X25519_BYTES)
+    const tweak = hkdfSha256(new Uint8Array(0), key.wire, ED25519_LABEL, X25519_BYTES)
     return x25519PrivateKey(new Uint8Array(tweak))
 }
 
