@@ -74,7 +74,10 @@ interface EditTarget {
     source: string
     /** The secret's name, when it is declared in the config. */
     name: string | undefined
-    /** The recipients the config declares for it, as written; empty for other files. */
+    /**
+     * The recipients the config declares for it, as written: the secret's, or the
+     * top-level list for a file no secret declares; empty when -r/-R give them.
+     */
     declared: string[]
     recipients: Recipient[]
 }
@@ -167,12 +170,21 @@ async function resolveTarget(options: EditOptions, config: Config | undefined,
 
     const source = resolve(options.cwd, options.target)
     const label = displayPath(source, options.cwd)
+    if (!flagsGiven && config !== undefined && config.recipients.length > 0) {
+        // A file no secret declares yet: the config's default recipients.
+        const where = `${config.file}: recipients`
+        return {
+            label, source, name: undefined, declared: config.recipients,
+            recipients: parseRecipients(config.recipients.map((text) => ({ text, where })),
+                label),
+        }
+    }
     if (!flagsGiven) {
         const where = config === undefined ? "no config file was found"
-            : `${config.file} declares no such secret`
+            : `${config.file} declares no such secret and no top-level recipients`
         throw new UsageError(`${options.target} is neither a secret name nor the source of one `
             + `(${where}); name a declared secret, or give the recipients of this file with `
-            + "-r RECIPIENT or -R FILE")
+            + "-r RECIPIENT or -R FILE, or set `recipients` in the config")
     }
     return {
         label, source, name: undefined, declared: [],

@@ -188,14 +188,52 @@ test("a file that cannot be decrypted: exit 1, unchanged, no editor run", async 
     assertNoPlaintextLeft()
 })
 
-test("a file outside the config needs -r or -R: exit 2", async () => {
-    const r = await runCli(["edit", "secrets/other.age"], { cwd: project, env: box.env,
-        input: PIPED })
+test("a file no secret declares is encrypted to the config's top-level recipients",
+    async () => {
+        const other = join(project, "secrets", "other.age")
+        try {
+            const r = await runCli(["edit", "secrets/other.age"], { cwd: project, env: box.env,
+                input: PIPED })
 
-    assert.equal(r.code, 2)
-    assert.match(r.stderr, /-r RECIPIENT or -R FILE/)
-    assert.equal(existsSync(join(project, "secrets", "other.age")), false)
-})
+            assert.equal(r.code, 0, r.stderr)
+            assert.match(r.stdout, /secrets\/other\.age: created, encrypted to 2 recipients/)
+            assert.equal(ageDecrypt(other, keyA), PIPED)
+            assert.equal(ageDecrypt(other, keyB), PIPED)
+        } finally {
+            rmSync(other, { force: true })
+        }
+    })
+
+test("without top-level recipients, a file outside the config needs -r or -R: exit 2",
+    async () => {
+        const bare = join(box.root, "bare.toml")
+        writeFileSync(bare, `identityPaths = [${JSON.stringify(keyA)}]\n`)
+        const r = await runCli(["--config", bare, "edit", "secrets/other.age"], { cwd: project,
+            env: box.env, input: PIPED })
+
+        assert.equal(r.code, 2)
+        assert.match(r.stderr, /declares no such secret and no top-level recipients/)
+        assert.match(r.stderr, /-r RECIPIENT or -R FILE, or set `recipients` in the config/)
+        assert.equal(existsSync(join(project, "secrets", "other.age")), false)
+    })
+
+test("encrypt without -r, -R, -i or -p encrypts to the config's top-level recipients",
+    async () => {
+        const r = await runCli(["encrypt"], { cwd: project, env: box.env, input: PIPED })
+        assert.equal(r.code, 0, r.stderr)
+        const out = join(box.root, "encrypted.age")
+        writeFileSync(out, r.stdoutBytes)
+        assert.equal(ageDecrypt(out, keyA), PIPED)
+        assert.equal(ageDecrypt(out, keyB), PIPED)
+
+        const bare = join(box.root, "bare.toml")
+        writeFileSync(bare, `identityPaths = [${JSON.stringify(keyA)}]\n`)
+        const none = await runCli(["--config", bare, "encrypt", "-o", join(box.root, "x.age")],
+            { cwd: project, env: box.env, input: PIPED })
+        assert.equal(none.code, 2)
+        assert.match(none.stderr, /encrypt: no recipients \(.*bare\.toml has no top-level /)
+        assert.equal(existsSync(join(box.root, "x.age")), false)
+    })
 
 test("-r for a declared secret is a usage error: its recipients come from the config",
     async () => {

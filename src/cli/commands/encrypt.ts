@@ -1,15 +1,19 @@
 /**
  * `homeage encrypt [-r R]… [-R FILE]… [-i FILE]… [-p] [-a] [-o OUT] [IN]`: as
- * `age -e`. Reads IN (default standard input) and writes OUT (default standard
- * output; a file is replaced only once complete, and written through when it
- * is a symlink, as age does). Refuses to write binary to a terminal, as age
- * does; `-o -` forces standard output.
+ * `age -e`, with one addition: without -r, -R, -i or -p it encrypts to the
+ * config's top-level `recipients`. Reads IN (default standard input) and
+ * writes OUT (default standard output; a file is replaced only once complete,
+ * and written through when it is a symlink, as age does). Refuses to write
+ * binary to a terminal, as age does; `-o -` forces standard output.
  */
 import {
     ScryptRecipient, encryptStream, loadIdentities, openInput, outputTarget, parseRecipient,
     parseRecipientsFile, readPassphrase, recipientsOf, usesAskpass, writeThroughTemp,
 } from "../../age/index.js"
 import type { ByteSource, Recipient } from "../../age/index.js"
+import { loadOptionalConfig } from "../../authoring/project.js"
+import { parseRecipients } from "../../authoring/recipients.js"
+import { environment } from "../../config/index.js"
 import { OperationError, UsageError } from "../../errors.js"
 import type { CommandContext, CommandRun } from "../context.js"
 import { refuseOutputIsInput, writeStdout } from "./io.js"
@@ -72,11 +76,19 @@ async function collectRecipients(
         recipients.push(...await recipientsOf(identities))
     }
 
-    if (recipients.length === 0) {
-        throw new UsageError("encrypt: no recipients: give -r RECIPIENT, -R FILE, -i FILE,"
-            + " or -p for a passphrase")
+    if (recipients.length > 0) return recipients
+    const config = await loadOptionalConfig({
+        explicit: ctx.globals.config, env: environment(process.env), cwd: process.cwd(),
+    })
+    if (config !== undefined && config.recipients.length > 0) {
+        // No flags: the config's default recipients, as for a new secret made by edit.
+        const where = `${config.file}: recipients`
+        return parseRecipients(config.recipients.map((text) => ({ text, where })), "encrypt")
     }
-    return recipients
+    const found = config === undefined ? "no config file was found"
+        : `${config.file} has no top-level recipients`
+    throw new UsageError(`encrypt: no recipients (${found}): give -r RECIPIENT, -R FILE,`
+        + " -i FILE, or -p for a passphrase, or set `recipients` in the config")
 }
 
 async function passphraseRecipient(options: Record<string, unknown>): Promise<Recipient[]> {
