@@ -7,9 +7,21 @@
 
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    // A closed pipe or a full disk: nothing to report, as for every other command.
+    process.stdout.on("error", () => undefined)
     process.stdout.write(`${require("../package.json").version}\n`)
 } else {
     const { join } = require("node:path")
     const cli = join(__dirname, "..", "dist", "cli")
-    require(join(cli, "launch.cjs")).launch(join(cli, "homeage.cjs"), args)
+    const loader = join(cli, "launch.cjs")
+    let launch
+    try {
+        launch = require(loader).launch
+    } catch (err) {
+        const reason = String(err instanceof Error ? err.message : err).split("\n")[0]
+        process.stderr.write(`homeage: error: cannot load the command line from ${loader}: ` +
+            `${reason}; reinstall homeage, or run \`npm run build\` in its checkout\n`)
+        process.exit(1)
+    }
+    launch(join(cli, "homeage.cjs"), args)
 }

@@ -2,13 +2,12 @@
  * Bundles the command line into `dist/cli/` with esbuild, and makes its code
  * cache:
  * - `homeage.cjs`: the whole command line as one CommonJS module, already
- *   inside its wrapper function, stamped with a build id on its first line.
- *   Commands loaded with `import()` become functions that run only when their
- *   command does.
+ *   inside its wrapper function. Commands loaded with `import()` become
+ *   functions that run only when their command does.
  * - `launch.cjs`: the loader that `bin/homeage.js` requires (src/cli/launch.ts).
  * - `homeage.cjs.cache`: V8's code cache of the bundle, made by running the
- *   everyday commands once (scripts/code-cache.ts), under the same build id.
- *   A run while it is being made compiles as if there were none.
+ *   everyday commands once (scripts/code-cache.ts), headed by the bundle's
+ *   SHA-256. A run while it is being made compiles as if there were none.
  *
  * One file read and a cached compile replace resolving some fifty ES modules
  * and compiling them at every start. The library (`dist/src/`, built by tsc)
@@ -18,7 +17,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync, renameSync, rmSync } from "node:fs"
+import { renameSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -27,13 +26,15 @@ import type { BuildOptions, Plugin } from "esbuild"
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const OUT_DIR = join(ROOT, "dist", "cli")
-/** Built here first, then swapped in, so a run of the CLI meanwhile sees a whole bundle. */
-const NEW_DIR = `${OUT_DIR}.new`
-const OLD_DIR = `${OUT_DIR}.old`
+/**
+ * Built here first, then swapped in, so a run of the CLI meanwhile sees a whole
+ * bundle. Named for this build, so that two builds at once do not mix.
+ */
+const NEW_DIR = `${OUT_DIR}.new-${process.pid}-${randomBytes(4).toString("hex")}`
 const BUNDLE_NAME = "homeage.cjs"
 
-/** Ties the bundle to its code cache (see src/cli/launch.ts). */
-const BUILD_ID = randomBytes(16).toString("hex")
+/** Tries at putting the new bundle in place while other builds do the same. */
+const SWAP_ATTEMPTS = 5
 
 /**
  * A CommonJS file has no `import.meta`; code that finds the package from its
@@ -97,7 +98,7 @@ await build({
     plugins: [lazyChildProcess],
     define: { "import.meta.url": MODULE_URL },
     banner: {
-        js: `// homeage build ${BUILD_ID}\n${WRAPPER_START}\n` +
+        js: `${WRAPPER_START}\n` +
             `var ${MODULE_URL} = require("node:url").pathToFileURL(__filename).href;`,
     },
     footer: { js: "})" },
@@ -108,16 +109,50 @@ await build({
     outfile: join(NEW_DIR, "launch.cjs"),
 })
 
-rmSync(OLD_DIR, { recursive: true, force: true })
-if (existsSync(OUT_DIR)) renameSync(OUT_DIR, OLD_DIR)
-renameSync(NEW_DIR, OUT_DIR)
-rmSync(OLD_DIR, { recursive: true, force: true })
+swapIn()
 
 // Made in place: V8 keeps the file name the cache was made under, for stack traces.
+// Without NODE_OPTIONS: V8 takes a cache only under the flags it was made with.
+const trainingEnv = { ...process.env }
+delete trainingEnv.NODE_OPTIONS
 const trained = spawnSync(process.execPath,
     [join(ROOT, "dist", "scripts", "code-cache.js"), join(OUT_DIR, BUNDLE_NAME)],
-    { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" })
+    { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", env: trainingEnv })
 if (trained.status !== 0) {
     process.stderr.write(`${trained.stderr}bundle: warning: no code cache was made, so ` +
         "every run compiles the command line (slower, same results)\n")
+}
+
+/**
+ * Moves the current `dist/cli/` aside and the new one into its place. Another
+ * build may put its own in place between the two renames; then its bundle is
+ * moved aside in turn.
+ */
+function swapIn(): void {
+    const aside: string[] = []
+    try {
+        for (let attempt = 1; ; attempt++) {
+            const old = `${OUT_DIR}.old-${process.pid}-${attempt}`
+            try {
+                renameSync(OUT_DIR, old)
+                aside.push(old)
+            } catch (err) {
+                if (errorCode(err) !== "ENOENT") throw err
+            }
+            try {
+                renameSync(NEW_DIR, OUT_DIR)
+                return
+            } catch (err) {
+                const taken = ["ENOTEMPTY", "EEXIST"].includes(errorCode(err) ?? "")
+                if (!taken || attempt === SWAP_ATTEMPTS) throw err
+            }
+        }
+    } finally {
+        for (const old of aside) rmSync(old, { recursive: true, force: true })
+        rmSync(NEW_DIR, { recursive: true, force: true })
+    }
+}
+
+function errorCode(err: unknown): string | undefined {
+    return typeof err === "object" && err !== null && "code" in err ? String(err.code) : undefined
 }

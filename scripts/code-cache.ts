@@ -2,24 +2,27 @@
  * Makes the code cache of a freshly built command-line bundle: loads it the
  * way `bin/homeage.js` does, runs the everyday commands once in a throw-away
  * home folder (so that V8 compiles the functions they use), then stores what
- * V8 compiled beside the bundle, under the bundle's build id.
+ * V8 compiled beside the bundle, headed by the SHA-256 of the bundle it was
+ * made from (src/cli/launch.ts).
  *
- * Run by scripts/bundle.ts in a process of its own, with no Node.js flags,
- * since V8 takes a cache only under the flags it was made with.
+ * Run by scripts/bundle.ts in a process of its own, without NODE_OPTIONS,
+ * since V8 takes a cache only under the flags it was made with. If the bundle
+ * was replaced meanwhile (another build), no cache is written.
  *
  * Usage: node dist/scripts/code-cache.js BUNDLE
  */
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 
-import { buildIdOf, cacheHeader, cachePathOf, loadCli } from "../src/cli/launch.js"
+import { cacheFile, cachePathOf, loadCli } from "../src/cli/launch.js"
 
-const bundle = process.argv[2]
-if (bundle === undefined) {
+const given = process.argv[2]
+if (given === undefined) {
     process.stderr.write("usage: code-cache BUNDLE\n")
     process.exit(2)
 }
+const bundle = resolve(given)
 
 const work = mkdtempSync(join(tmpdir(), "homeage-code-cache-"))
 try {
@@ -29,9 +32,7 @@ try {
 }
 
 async function train(file: string, dir: string): Promise<void> {
-    const buildId = buildIdOf(readFileSync(file, "utf8"))
-    if (buildId === undefined) throw new Error(`${file} has no build id on its first line`)
-
+    const bytes = readFileSync(file)
     const home = join(dir, "home")
     const dotfiles = join(home, "dotfiles")
     const runtime = join(dir, "run")
@@ -85,6 +86,11 @@ async function train(file: string, dir: string): Promise<void> {
 
     const cache = cachePathOf(file)
     const temp = `${cache}.${process.pid}.tmp`
-    writeFileSync(temp, Buffer.concat([Buffer.from(cacheHeader(buildId)), cli.makeCache()]))
+    writeFileSync(temp, cacheFile(bytes, cli.makeCache()))
+    if (!readFileSync(file).equals(bytes)) {
+        rmSync(temp, { force: true })
+        process.stderr.write(`code-cache: ${file} was replaced meanwhile; no cache written\n`)
+        return
+    }
     renameSync(temp, cache)
 }

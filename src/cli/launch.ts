@@ -4,12 +4,16 @@
  * same build already compiled. Node.js 20 has no compile cache of its own.
  *
  * The cache is made once, by the build (scripts/code-cache.ts), and is only
- * ever read here. V8 refuses a cache made by another V8 version or with other
- * flags, and the build stamps both files with one build id, so a stale or
- * foreign cache costs a normal compile, never wrong code. Kept in one file with
- * no imports of its own but Node's, since it runs before anything else.
+ * ever read here. V8 checks little of a cache itself (its version, its flags
+ * and the source's length, not the data), and damaged data can crash it or
+ * run other code than the bundle's. So the cache file starts with a line
+ * naming the SHA-256 of the bundle it was made from and of its own data, and
+ * is used only when both match: a stale, foreign or damaged cache costs a
+ * normal compile, never a crash or wrong code. Kept in one file with no
+ * imports of its own but Node's, since it runs before anything else.
  */
-import { readFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname } from "node:path"
 import { Script } from "node:vm"
@@ -21,9 +25,9 @@ export type CliMain = (argv: string[]) => Promise<number>
 export interface LoadedCli {
     /** Runs the command line with `argv` and returns the exit status. */
     main: CliMain
-    /** Whether V8 took the code cache (false: none, or refused). */
+    /** Whether V8 took the code cache (false: none, not this bundle's, or refused). */
     cacheUsed: boolean
-    /** Serializes everything compiled so far, for the build to store. */
+    /** Serializes everything compiled so far, for the build to store (see {@link cacheFile}). */
     makeCache(): Buffer
 }
 
@@ -33,69 +37,132 @@ export interface LoadOptions {
     useCache?: boolean
 }
 
-/**
- * The bundle's first line: `// homeage build ID`, which the cache's header
- * repeats. The bundle is a CommonJS module already inside the function that
- * Node's loader would wrap it in, so that positions in coverage and stack
- * traces are those of the file.
- */
-const STAMP = /^\/\/ homeage build ([0-9a-f]{16,64})\n/
+/** Thrown when the bundle cannot be loaded: the message names it and says what to do. */
+export class LoadError extends Error {
+    override name = "LoadError"
+}
+
+/** First word of a cache file's header line. */
+const CACHE_MAGIC = "homeage-code-cache-1"
+
+/** The header line: magic, SHA-256 of the bundle, SHA-256 of the cache data. */
+const CACHE_HEADER = new RegExp(`^${CACHE_MAGIC} ([0-9a-f]{64}) ([0-9a-f]{64})\n`)
+
+/** Bytes of the header line (magic, two hex digests, two spaces, a newline). */
+const CACHE_HEADER_BYTES = CACHE_MAGIC.length + 2 * 64 + 3
+
+/** Largest bundle or cache file read (64 MiB); both are about 1 MiB. */
+const MAX_FILE_BYTES = 64 * 1024 * 1024
+
+/** What to do when the command line cannot be loaded. */
+const REINSTALL = "reinstall homeage, or run `npm run build` in its checkout"
 
 /** The code cache beside a bundle. */
 export function cachePathOf(bundle: string): string {
     return `${bundle}.cache`
 }
 
+function sha256(bytes: Uint8Array): string {
+    return createHash("sha256").update(bytes).digest("hex")
+}
+
 /**
- * The cache file: a header line `homeage build ID\n`, then V8's data. Returns
- * the data when the header's id is `buildId`, else undefined.
+ * The content of the cache file for a bundle of `bundleBytes` and V8's cache
+ * `data` of it: the header line, then the data.
  */
-function readCache(bundle: string, buildId: string): Buffer | undefined {
+export function cacheFile(bundleBytes: Uint8Array, data: Uint8Array): Buffer {
+    const header = `${CACHE_MAGIC} ${sha256(bundleBytes)} ${sha256(data)}\n`
+    return Buffer.concat([Buffer.from(header), data])
+}
+
+/**
+ * The whole content of the regular file `path`. Opened without blocking (a
+ * FIFO would wait for a writer forever) and refused unless it is a regular
+ * file of at most {@link MAX_FILE_BYTES} (a link to /dev/zero never ends).
+ * Throws the system's error, or a `LoadError` for what is not such a file.
+ */
+function readRegularFile(path: string): Buffer {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    try {
+        const info = fstatSync(fd)
+        if (!info.isFile()) throw new LoadError(`${path} is not a regular file`)
+        if (info.size > MAX_FILE_BYTES) {
+            throw new LoadError(`${path} is larger than ${MAX_FILE_BYTES} bytes`)
+        }
+        const bytes = Buffer.allocUnsafe(info.size)
+        let filled = 0
+        while (filled < bytes.length) {
+            const read = readSync(fd, bytes, filled, bytes.length - filled, filled)
+            if (read === 0) break
+            filled += read
+        }
+        return bytes.subarray(0, filled)
+    } finally {
+        closeSync(fd)
+    }
+}
+
+/** V8's data from the cache file beside `bundle`, if that file is whole and made from it. */
+function readCache(bundle: string, bundleHash: string): Buffer | undefined {
     let bytes: Buffer
     try {
-        bytes = readFileSync(cachePathOf(bundle))
+        bytes = readRegularFile(cachePathOf(bundle))
     } catch {
         return undefined
     }
-    const header = Buffer.from(cacheHeader(buildId))
-    if (bytes.length <= header.length) return undefined
-    if (!bytes.subarray(0, header.length).equals(header)) return undefined
-    return bytes.subarray(header.length)
-}
-
-/** The header that ties a cache file to one build of the bundle. */
-export function cacheHeader(buildId: string): string {
-    return `homeage build ${buildId}\n`
-}
-
-/** The build id stamped on the bundle's first line, if any. */
-export function buildIdOf(source: string): string | undefined {
-    return STAMP.exec(source)?.[1]
+    const header = CACHE_HEADER.exec(bytes.subarray(0, CACHE_HEADER_BYTES).toString("latin1"))
+    if (header?.[1] !== bundleHash) return undefined
+    const data = bytes.subarray(CACHE_HEADER_BYTES)
+    if (data.length === 0 || sha256(data) !== header[2]) return undefined
+    return data
 }
 
 /**
  * Compiles the bundle at `bundle` (with its code cache unless told not to),
- * runs its top level and returns its `main`.
+ * runs its top level and returns its `main`. The bundle is a CommonJS module
+ * already inside the function Node's loader would wrap it in (so that
+ * positions in coverage and stack traces are those of the file).
+ * @throws LoadError naming the bundle when it cannot be read or run.
  */
 export function loadCli(bundle: string, options: LoadOptions = {}): LoadedCli {
-    const source = readFileSync(bundle, "utf8")
-    const buildId = buildIdOf(source)
-    const cachedData = options.useCache === false || buildId === undefined
-        ? undefined
-        : readCache(bundle, buildId)
-    const script = new Script(source, {
-        filename: bundle,
-        ...(cachedData === undefined ? {} : { cachedData }),
-    })
-    const wrapped = script.runInThisContext() as (
+    const problem = (reason: string, cause?: unknown): LoadError =>
+        new LoadError(`cannot load the command line from ${bundle}: ${reason}; ${REINSTALL}`,
+            { cause })
+
+    let bytes: Buffer
+    try {
+        bytes = readRegularFile(bundle)
+    } catch (err) {
+        throw problem(err instanceof Error ? err.message : String(err), err)
+    }
+    const cachedData = options.useCache === false ? undefined : readCache(bundle, sha256(bytes))
+
+    let script: Script
+    let wrapped: unknown
+    try {
+        script = new Script(bytes.toString("utf8"), {
+            filename: bundle,
+            ...(cachedData === undefined ? {} : { cachedData }),
+        })
+        wrapped = script.runInThisContext()
+    } catch (err) {
+        throw problem(`it does not compile (${String(err)})`, err)
+    }
+    if (typeof wrapped !== "function") throw problem("it is not a bundle of homeage")
+
+    const module = { exports: {} as { main?: unknown } }
+    const wrapper = wrapped as (
         exports: object, require: NodeJS.Require, module: { exports: object },
         filename: string, dirname: string,
     ) => void
-    const module = { exports: {} as { main?: unknown } }
-    wrapped.call(module.exports, module.exports, createRequire(bundle), module, bundle,
-        dirname(bundle))
+    try {
+        wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle,
+            dirname(bundle))
+    } catch (err) {
+        throw problem(`its top level failed (${String(err)})`, err)
+    }
     const main = module.exports.main
-    if (typeof main !== "function") throw new Error(`${bundle} does not export main`)
+    if (typeof main !== "function") throw problem("it exports no main function")
     return {
         main: main as CliMain,
         cacheUsed: cachedData !== undefined && !script.cachedDataRejected,
@@ -105,8 +172,18 @@ export function loadCli(bundle: string, options: LoadOptions = {}): LoadedCli {
 
 /**
  * Runs the command line from `bundle` with `argv` and sets the exit status:
- * what `bin/homeage.js` calls.
+ * what `bin/homeage.js` calls. A bundle that cannot be loaded is one error
+ * line and exit status 1.
  */
 export async function launch(bundle: string, argv: string[]): Promise<void> {
-    process.exitCode = await loadCli(bundle).main(argv)
+    let cli: LoadedCli
+    try {
+        cli = loadCli(bundle)
+    } catch (err) {
+        if (!(err instanceof LoadError)) throw err
+        process.stderr.write(`homeage: error: ${err.message}\n`)
+        process.exitCode = 1
+        return
+    }
+    process.exitCode = await cli.main(argv)
 }
