@@ -73,7 +73,9 @@ export class FileSource implements AsyncIterable<Uint8Array> {
         const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(FILE_READ_BYTES)
         const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, null)
         if (bytesRead === 0) return undefined
-        this.lent.add(buffer.buffer)
+        // Tracked only to be reused: a reader that never hands pieces back (encryption
+        // reads the file straight through) must not keep every piece alive.
+        if (this.reusing) this.lent.add(buffer.buffer)
         return buffer.subarray(0, bytesRead)
     }
 }
