@@ -49,9 +49,27 @@ export interface AtomicOptions {
     syncFolder?: boolean
 }
 
+/**
+ * Temp names whose random bytes are drawn from OpenSSL at once: one call for
+ * many names instead of one each, which counts when a login writes a
+ * thousand secrets. Each name still has its own {@link TEMP_NAME_BYTES}
+ * random bytes, never used twice (they are zeroed once taken).
+ */
+const TEMP_NAMES_PER_DRAW = 256
+
+/** Random bytes for the next temp names, and how many of them are taken. */
+const namePool = { bytes: Buffer.alloc(0), taken: 0 }
+
 /** A fresh temp path beside `target`, in the same folder so that rename is atomic. */
 export function tempPathFor(target: string): string {
-    const random = randomBytes(TEMP_NAME_BYTES).toString("hex")
+    if (namePool.taken + TEMP_NAME_BYTES > namePool.bytes.length) {
+        namePool.bytes = randomBytes(TEMP_NAME_BYTES * TEMP_NAMES_PER_DRAW)
+        namePool.taken = 0
+    }
+    const start = namePool.taken
+    const random = namePool.bytes.toString("hex", start, start + TEMP_NAME_BYTES)
+    namePool.bytes.fill(0, start, start + TEMP_NAME_BYTES)
+    namePool.taken += TEMP_NAME_BYTES
     return join(dirname(target), `${TEMP_PREFIX}${random}`)
 }
 

@@ -160,8 +160,11 @@ export function realLocation(path: string): string {
         const next = join(resolved, part)
         let st
         try {
-            st = lstatSync(next)
+            st = lstatSync(next, { throwIfNoEntry: false })
         } catch {
+            st = undefined
+        }
+        if (st === undefined) {
             resolved = join(next, ...queue)
             break
         }

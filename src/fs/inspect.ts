@@ -34,7 +34,9 @@ export type PathState =
  */
 export function inspectPath(path: string): PathState {
     try {
-        const st = lstatSync(path)
+        // A missing path is the usual case at login: no error object built for it.
+        const st = lstatSync(path, { throwIfNoEntry: false })
+        if (st === undefined) return { kind: "missing" }
         if (st.isSymbolicLink()) {
             return { kind: "symlink", target: readlinkSync(path), uid: st.uid }
         }

@@ -226,12 +226,19 @@ fsp.open = async (...args: unknown[]): Promise<FileHandle> => {
 if (env.RELIABILITY_PREDICTABLE === "1") {
     let counter = 0
     const originalRandom = nodeCrypto.randomBytes as (size: number) => Buffer
+    // Temp names draw their random bytes for many names at once: each name's
+    // TEMP_NAME_BYTES of the draw get the next number of the counter.
     nodeCrypto.randomBytes = (size: number, ...rest: unknown[]): unknown => {
-        const forTempName = size === TEMP_NAME_BYTES && rest.length === 0
+        const forTempNames = size % TEMP_NAME_BYTES === 0 && rest.length === 0
             && (new Error().stack ?? "").includes("tempPathFor")
-        if (!forTempName) return (originalRandom as AnyFunction)(size, ...rest)
-        counter++
-        return Buffer.from(counter.toString(16).padStart(TEMP_NAME_BYTES * 2, "0"), "hex")
+        if (!forTempNames) return (originalRandom as AnyFunction)(size, ...rest)
+        const names: Buffer[] = []
+        for (let i = 0; i < size / TEMP_NAME_BYTES; i++) {
+            counter++
+            names.push(Buffer.from(counter.toString(16).padStart(TEMP_NAME_BYTES * 2, "0"),
+                "hex"))
+        }
+        return Buffer.concat(names)
     }
 }
 
