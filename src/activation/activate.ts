@@ -151,7 +151,7 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
         } else {
             plan = await planActivation(desired, planOptions)
         }
-        result = await applyPlan(plan, options)
+        result = { ...await applyPlan(plan, options), epoch: lock.epoch }
         // The current generation, kept as it was, gets its digest if it has none
         // yet, so that the next runs read it without the schema.
         if (result.unchanged && plan.current !== undefined && lacksDigest(plan.current)) {

@@ -77,6 +77,11 @@ export interface SwitchResult {
     completed: string[]
     /** Paths kept during cleanup, with the reason. */
     kept: string[]
+    /**
+     * The epoch token `activate` wrote when it took the state lock (see
+     * generations/lock.ts); not set by a dry run.
+     */
+    epoch?: string | undefined
 }
 
 function finalSecret(planned: PlannedSecret, key: HashKey): ManifestSecret {

@@ -58,6 +58,8 @@ export interface LockView {
 
 /** A held lock; release it when the mutation is done. */
 export interface Lock {
+    /** The epoch token this run wrote when it took the lock. */
+    readonly epoch: string
     release(): Promise<void>
     /**
      * Whether no run took the lock since `view` was taken and none held it
@@ -150,17 +152,19 @@ async function readEpoch(paths: StatePaths): Promise<string | undefined> {
 }
 
 /**
- * Writes a new epoch token in place (no temp file, so a crash leaves nothing
- * behind; a torn write reads back as unknown, which only costs a new check).
+ * Writes a new epoch token in place and returns it (no temp file, so a crash
+ * leaves nothing behind; a torn write reads back as unknown, which only costs
+ * a new check).
  */
-async function writeEpoch(paths: StatePaths): Promise<void> {
+async function writeEpoch(paths: StatePaths): Promise<string> {
     const file = epochPath(paths)
+    const token = randomBytes(EPOCH_BYTES).toString("hex")
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC
         | constants.O_NOFOLLOW
     try {
         const handle = await open(file, flags, LOCK_MODE)
         try {
-            await handle.writeFile(`${randomBytes(EPOCH_BYTES).toString("hex")}\n`)
+            await handle.writeFile(`${token}\n`)
         } finally {
             await handle.close()
         }
@@ -168,6 +172,7 @@ async function writeEpoch(paths: StatePaths): Promise<void> {
         throw new OperationError(`cannot write ${file}, which tells concurrent homeage runs ` +
             `apart: ${fsReason(err, file)}; remove it and run this again`, { cause: err })
     }
+    return token
 }
 
 async function lockFileExists(paths: StatePaths): Promise<boolean> {
@@ -245,9 +250,10 @@ export async function acquireLock(
 
     trackLock(paths.lock, content)
     let previous: string | undefined
+    let epoch: string
     try {
         previous = await readEpoch(paths)
-        await writeEpoch(paths)
+        epoch = await writeEpoch(paths)
     } catch (err) {
         await rm(paths.lock, { force: true })
         untrackLock(paths.lock)
@@ -255,6 +261,7 @@ export async function acquireLock(
     }
 
     return {
+        epoch,
         unchangedSince: (view) => !view.held && view.epoch !== undefined
             && view.epoch === previous,
         release: async () => {

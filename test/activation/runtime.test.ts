@@ -5,6 +5,7 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
+import { setTimeout as sleep } from "node:timers/promises"
 
 import { diffSnapshots, makeWorld, type World } from "../helpers/world.js"
 
@@ -34,15 +35,24 @@ after(() => {
 })
 
 test("a re-run with nothing changed rewrites nothing and says so", async () => {
+    // Files written within the last 100 ms are not noted as settled.
+    await sleep(150)
     const snapBefore = w.snapshot()
     const r = await w.cli(["activate"])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, "no changes (generation 1)\n")
-    // Only the state dir's own mtime moves (the lock file came and went) and
-    // the lock's epoch token, which every run that takes the lock renews.
+    // Only the state dir's own mtime moves (the lock file came and went), the
+    // lock's epoch token, which every run that takes the lock renews, and the
+    // record of a run that found nothing to change (activation/unchanged.ts).
     const stateDir = join(w.home, ".local/state/homeage")
-    assert.deepEqual(diffSnapshots(snapBefore, w.snapshot()),
-        [`changed ${stateDir}`, `changed ${stateDir}/epoch`])
+    assert.deepEqual(diffSnapshots(snapBefore, w.snapshot()), [`changed ${stateDir}`,
+        `changed ${stateDir}/epoch`, `added ${stateDir}/unchanged.json`])
+
+    // The next run finds that record still true: it touches nothing at all.
+    const snapRecorded = w.snapshot()
+    const fast = await w.cli(["activate"])
+    assert.equal(fast.stdout, "no changes (generation 1)\n")
+    assert.deepEqual(diffSnapshots(snapRecorded, w.snapshot()), [])
 
     const quiet = await w.cli(["-q", "activate"])
     assert.equal(quiet.code, 0)

@@ -2,17 +2,24 @@
  * `homeage activate [--dry-run] [--backup EXT]`: make the machine match the
  * config (SPEC §5). SIGINT, SIGTERM and SIGHUP end it cleanly (see
  * fs/interrupt.ts): no temp file stays, the lock is released, and one line
- * says whether anything changed.
+ * says whether anything changed. A run that found nothing to change leaves a
+ * record, so that the next such run exits at once (see activation/unchanged.ts).
  */
 import { dirname } from "node:path"
 
 import {
-    activate, loadActivationInput, rememberConfig, serviceManagers, summarize,
+    activate, loadActivationInput, rememberConfig, serviceManagers, stateFor, summarize,
+    type ActivationInput, type SwitchResult,
 } from "../../activation/index.js"
+import type { Reporter } from "../../activation/report.js"
+import {
+    forgetUnchanged, recordUnchanged, runKey, unchangedSince, watchedPaths,
+} from "../../activation/unchanged.js"
 import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
+import { environment } from "../../config/index.js"
 import { UsageError } from "../../errors.js"
 import { runInterruptible } from "../../fs/interrupt.js"
-import type { CommandRun } from "../context.js"
+import type { CommandContext, CommandRun } from "../context.js"
 
 /** A backup extension: a plain file-name suffix, so `FILE.EXT` stays beside `FILE`. */
 const BACKUP_EXT = /^[A-Za-z0-9._~-]+$/
@@ -28,21 +35,35 @@ export const run: CommandRun = async (ctx, options) => {
             "such as bak (letters, digits, . _ ~ -)")
     }
 
+    // Under -v the run reports details a record does not keep.
+    const key = dryRun || ctx.log.verbosity === "verbose" ? undefined
+        : runKey({ command: "activate", globals: ctx.globals, options })
+    if (key !== undefined) {
+        const seen = await unchangedSince(stateFor(environment(process.env)), key)
+        if (seen !== undefined) {
+            await removeStaleEditFolders(seen.editBases)
+            ctx.log.info(seen.summary)
+            return 0
+        }
+    }
+
     const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
     if (input.config.installationType === "activation") {
         ctx.log.detail("installationType activation: secrets are decrypted during activate " +
             "only; run homeage start at login to bring them back (docs/services.md)")
     }
+    const bases = [dirname(input.desired.runtimeDir), input.env.XDG_RUNTIME_DIR]
+        .filter((base): base is string => base !== undefined && base !== "")
     return runInterruptible((line) => { ctx.log.error(line) }, async () => {
         if (!dryRun) {
-            const bases = [dirname(input.desired.runtimeDir), input.env.XDG_RUNTIME_DIR]
             for (const stale of await removeStaleEditFolders(bases)) {
                 ctx.log.detail(`removed ${stale}, left by an edit that was killed`)
             }
         }
+        const reporter = countingReporter(ctx)
         const result = await activate(input.desired, {
             paths: input.paths,
-            reporter: ctx.log,
+            reporter,
             generationsToKeep: input.config.generationsToKeep,
             problems: input.conflicts,
             backup,
@@ -53,7 +74,46 @@ export const run: CommandRun = async (ctx, options) => {
         // Once it succeeded: the next run with these config bytes skips validating them.
         if (!dryRun) await rememberConfig(input)
 
-        ctx.log.info(summarize(result, dryRun))
+        const summary = summarize(result, dryRun)
+        ctx.log.info(summary)
+        if (key !== undefined) {
+            if (nothingDone(result) && reporter.lines === 0 && !setsOwners(input)) {
+                await recordUnchanged(input.paths, {
+                    key, epoch: result.epoch ?? "", summary, editBases: bases,
+                    ...watchedPaths({
+                        desired: input.desired, paths: input.paths,
+                        generation: result.generation ?? 0,
+                        serviceFolders:
+                            serviceManagers(input.env)(input.config.installationType).folders,
+                    }),
+                })
+            } else {
+                await forgetUnchanged(input.paths)
+            }
+        }
         return 0
     })
+}
+
+/** The log as a reporter that counts the lines it was given (but details). */
+function countingReporter(ctx: CommandContext): Reporter & { lines: number } {
+    const counted = {
+        lines: 0,
+        info: (line: string) => { counted.lines++; ctx.log.info(line) },
+        detail: (line: string) => { ctx.log.detail(line) },
+        warn: (line: string) => { counted.lines++; ctx.log.warn(line) },
+    }
+    return counted
+}
+
+/** Whether a run kept the current generation and changed, restored or kept nothing. */
+function nothingDone(result: SwitchResult): boolean {
+    return result.unchanged && result.epoch !== undefined && result.generation !== undefined
+        && [result.added, result.changed, result.restored, result.completed, result.removed,
+            result.kept].every((list) => list.length === 0)
+}
+
+/** Whether a secret names an owner or group, which only the user database resolves. */
+function setsOwners(input: ActivationInput): boolean {
+    return input.desired.secrets.some((s) => s.owner !== null || s.group !== null)
 }

@@ -1,0 +1,204 @@
+import assert from "node:assert/strict"
+import {
+    chmodSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync,
+} from "node:fs"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+import { setTimeout as sleep } from "node:timers/promises"
+
+import { recordPath, recordUnchanged } from "../../src/activation/unchanged.js"
+import { acquireLock } from "../../src/generations/lock.js"
+import { statePaths } from "../../src/generations/state.js"
+import { makeWorld, type World } from "../helpers/world.js"
+
+/** Longer than the record's racy window (100 ms), so that files written before count as settled. */
+const SETTLE_MS = 150
+
+let w: World
+let state: string
+let linkA: string
+
+before(() => {
+    w = makeWorld()
+    state = join(w.home, ".local/state/homeage")
+    linkA = join(w.home, "links", "a")
+    w.encrypt("a", "alpha")
+    w.encrypt("b", "bravo")
+    w.config(`
+[secrets.a]
+source = "secrets/a.age"
+symlinks = ["~/links/a"]
+
+[secrets.b]
+source = "secrets/b.age"
+copies = ["~/copies/b"]
+`)
+})
+after(() => {
+    w.destroy()
+})
+
+function epoch(): string {
+    return readFileSync(join(state, "epoch"), "utf8")
+}
+
+/**
+ * Runs activate and says whether it ran the whole check: a run that takes the
+ * state lock writes a new epoch token, one that used the record does not.
+ */
+async function activate(args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+    const before = epoch()
+    const r = await w.cli(["activate", ...args], env)
+    return { ...r, checked: epoch() !== before }
+}
+
+/** Activates until a run has left a record: one run after the files settled. */
+async function settle(): Promise<void> {
+    await sleep(SETTLE_MS)
+    const r = await activate()
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(readFileSync(recordPath(statePaths(w.env())), "utf8").length > 0)
+}
+
+test("a no-op activate after one that found nothing to change exits at once", async () => {
+    const r = await w.cli(["activate"])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /2 added \(generation 1\)/)
+    await settle()
+
+    for (let i = 0; i < 2; i++) {
+        const again = await activate()
+        assert.equal(again.code, 0)
+        assert.equal(again.stdout, "no changes (generation 1)\n")
+        assert.equal(again.stderr, "")
+        assert.equal(again.checked, false)
+    }
+    const quiet = await activate(["-q"])
+    assert.equal(quiet.checked, true, "-q is another command line")
+    assert.equal(quiet.stdout, "")
+})
+
+test("a changed output, source, link or environment makes the next run check in full", async () => {
+    await settle()
+    const plaintext = join(w.run, "secrets", "a")
+    unlinkSync(plaintext)
+    let r = await activate()
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /1 restored/)
+    assert.equal(readFileSync(linkA, "utf8"), "alpha")
+
+    // The same bytes again: only the times differ, and the full check finds nothing.
+    await settle()
+    const source = join(w.dotfiles, "secrets", "a.age")
+    writeFileSync(source, readFileSync(source))
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.equal(r.stdout, "no changes (generation 1)\n")
+
+    // A link replaced by an identical one is a new inode.
+    await settle()
+    unlinkSync(linkA)
+    symlinkSync(plaintext, linkA)
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.equal(r.stdout, "no changes (generation 1)\n")
+
+    // A copy written again, with its times set back, still has a new change time.
+    await settle()
+    const copy = join(w.home, "copies", "b")
+    writeFileSync(copy, "bravo")
+    utimesSync(copy, new Date(0), new Date(0))
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.equal(r.stdout, "no changes (generation 1)\n")
+
+    // Content changed in place is found by the full check, and refused as before.
+    await settle()
+    writeFileSync(copy, "BRAVO")
+    r = await activate()
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /changed since homeage wrote it/)
+    writeFileSync(copy, "bravo")
+
+    await settle()
+    r = await activate([], { SOME_VARIABLE: "1" })
+    assert.equal(r.checked, true)
+    assert.equal(r.stdout, "no changes (generation 1)\n")
+})
+
+test("a folder above an output that changes mode, or another run, means a full check", async () => {
+    await settle()
+    chmodSync(join(w.home, "links"), 0o750)
+    let r = await activate()
+    assert.equal(r.checked, true)
+    chmodSync(join(w.home, "links"), 0o755)
+
+    await settle()
+    const stop = await w.cli(["stop"])
+    assert.equal(stop.code, 0, stop.stderr)
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /restored/)
+    assert.equal(readFileSync(linkA, "utf8"), "alpha")
+
+    await settle()
+    w.encrypt("c", "charlie")
+    w.config(`
+[secrets.a]
+source = "secrets/a.age"
+symlinks = ["~/links/a"]
+
+[secrets.b]
+source = "secrets/b.age"
+copies = ["~/copies/b"]
+
+[secrets.c]
+source = "secrets/c.age"
+`)
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /1 added \(generation 2\)/)
+})
+
+test("-v and --dry-run always check in full; a damaged record is ignored", async () => {
+    await settle()
+    let r = await activate(["-v"])
+    assert.equal(r.checked, true)
+    assert.match(r.stderr, /installationType activation/)
+    r = await activate(["--dry-run"])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /no changes/)
+
+    const file = recordPath(statePaths(w.env()))
+    for (const damaged of ["", "{", "[]", readFileSync(file, "utf8").replace(/"-"/, "\"x\"")]) {
+        await settle()
+        writeFileSync(file, damaged)
+        r = await activate()
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(r.checked, true, `record ${JSON.stringify(damaged.slice(0, 20))}`)
+        assert.equal(r.stdout, "no changes (generation 2)\n")
+    }
+    rmSync(file)
+    r = await activate()
+    assert.equal(r.checked, true)
+})
+
+test("no record is written while a file is too fresh, or for another lock epoch", async () => {
+    const paths = statePaths(w.env())
+    const lock = await acquireLock(paths, "test")
+    await lock.release()
+    rmSync(recordPath(paths), { force: true })
+    const fresh = join(w.root, "fresh")
+    writeFileSync(fresh, "x")
+    const input = {
+        key: "k", epoch: lock.epoch, summary: "no changes", editBases: [],
+        whole: [fresh], identity: [],
+    }
+    assert.equal(await recordUnchanged(paths, input), false)
+
+    await sleep(SETTLE_MS)
+    assert.equal(await recordUnchanged(paths, input), true)
+    assert.equal(await recordUnchanged(paths, { ...input, epoch: "another" }), false)
+    assert.throws(() => readFileSync(recordPath(paths)), { code: "ENOENT" })
+})
