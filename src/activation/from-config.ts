@@ -7,7 +7,7 @@ import {
     cacheValidatedConfig, environment, findConfigFile, findConflicts, loadConfig, type Config,
     type Environment,
 } from "../config/index.js"
-import { statePaths, type StatePaths } from "../generations/state.js"
+import { stateFor, type StatePaths } from "../generations/state.js"
 import { desiredFromConfig, type Desired } from "./desired.js"
 
 /** A loaded config and what activation needs from it. */
@@ -54,7 +54,4 @@ export async function rememberConfig(input: ActivationInput): Promise<void> {
     await cacheValidatedConfig(input.config, input.paths.configCache)
 }
 
-/** The state dir for a resolved environment. */
-export function stateFor(env: Environment): StatePaths {
-    return statePaths({ XDG_STATE_HOME: env.XDG_STATE_HOME, HOME: env.HOME })
-}
+export { stateFor }

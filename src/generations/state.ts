@@ -65,6 +65,14 @@ export function statePaths(env: NodeJS.ProcessEnv): StatePaths {
 }
 
 /**
+ * The state dir for an environment whose `XDG_STATE_HOME` is already resolved
+ * (see config/environment.ts): `$XDG_STATE_HOME/homeage`.
+ */
+export function stateFor(env: { XDG_STATE_HOME: string, HOME: string }): StatePaths {
+    return statePaths({ XDG_STATE_HOME: env.XDG_STATE_HOME, HOME: env.HOME })
+}
+
+/**
  * Creates the state dir and its folders (mode 0700) if they are missing, and
  * returns the folders this call created, outermost first.
  */

@@ -7,18 +7,16 @@
  */
 import { dirname } from "node:path"
 
-import {
-    activate, loadActivationInput, rememberConfig, serviceManagers, stateFor, summarize,
-    type ActivationInput, type SwitchResult,
-} from "../../activation/index.js"
+import type { ActivationInput, SwitchResult } from "../../activation/index.js"
 import type { Reporter } from "../../activation/report.js"
 import {
     forgetUnchanged, recordUnchanged, runKey, unchangedSince, watchedPaths,
 } from "../../activation/unchanged.js"
 import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
-import { environment } from "../../config/index.js"
+import { environment } from "../../config/environment.js"
 import { UsageError } from "../../errors.js"
 import { runInterruptible } from "../../fs/interrupt.js"
+import { stateFor } from "../../generations/state.js"
 import type { CommandContext, CommandRun } from "../context.js"
 
 /** A backup extension: a plain file-name suffix, so `FILE.EXT` stays beside `FILE`. */
@@ -47,6 +45,10 @@ export const run: CommandRun = async (ctx, options) => {
         }
     }
 
+    // Loaded only now: a run that the record answers needs none of it.
+    const {
+        activate, loadActivationInput, rememberConfig, serviceManagers, summarize,
+    } = await import("../../activation/index.js")
     const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
     if (input.config.installationType === "activation") {
         ctx.log.detail("installationType activation: secrets are decrypted during activate " +
