@@ -1,40 +1,46 @@
 /**
  * The record of an activation that found nothing to change (SPEC §5.5: nothing
  * changed means a fast exit). After such a run, `activate` notes what its
- * check depended on: the config file, every source, every output, the store
- * files and generation it used, the service folders, and the folders above
- * all of them, each by its `lstat` (device, inode, type and mode, owner, and
- * for files size, times in nanoseconds); and the epoch token of the state
- * lock it held. The next run with the same command line, environment,
- * working folder and homeage build that finds every one of them as noted,
- * and the token unchanged, has nothing to change either, and says so without
- * reading a source or decrypting anything.
+ * check depended on: the config file and the other places the config search
+ * looked, every source, every output, the store files and generation it used,
+ * the service folders, and the folders above all of them, each by its `lstat`
+ * (device, inode, type and mode, owner, and for files size and times in
+ * nanoseconds) and, for a symlink, the same of what it leads to; and the
+ * epoch token of the state lock it held. The next run with the same command
+ * line, environment, working folder and homeage build that finds every one
+ * of them as noted, and the token unchanged, has nothing to change either,
+ * and says so without reading a source or decrypting anything.
  *
  * What this rests on:
  * - Every write to a file or folder changes its change time (ctime), which a
  *   program cannot set back, and replacing a file or link gives a new inode.
- *   A file noted within {@link RACY_NS} of the moment it was looked at might
- *   change again within the same clock tick, so then no record is written
- *   (the next run checks in full and writes one).
+ *   A run writes no record when anything it noted changed after the run began
+ *   (less {@link RACY_NS}, a clock tick's worth, or two seconds on a file
+ *   system that keeps whole seconds): that change may not be what it read, or
+ *   may be followed by another within the same tick.
  * - Every homeage run that changes the state or the outputs (activate, start,
  *   stop, rollback, deactivate) holds the lock, and taking it writes a new
  *   token, so any such run since the record makes it unusable.
  * - Folders above the outputs are compared by identity (device, inode, type,
  *   mode and owner), not by times: a new file beside an output does not matter,
- *   a folder replaced by a symlink or made another's does.
+ *   a folder replaced by a symlink or made another's does. They are looked at
+ *   before the check and again at the end, and a run that saw one change
+ *   writes no record.
  *
- * A secret with an `owner` or `group` is never recorded (its check asks the
- * user database, which has no such times), nor is a run that warned or
- * reported anything but its summary. The record is an optimization, never a
- * source of errors: one that is missing, damaged, for another command line or
- * not matching is ignored, and one that cannot be written is not written.
+ * No record is kept when a secret has an `owner` or `group`, or when `HOME` or
+ * `USER` is not set (each is then taken from the user database, which has no
+ * such times), nor for a run that warned or reported anything but its summary.
+ * The record is an optimization, never a source of errors: one that is
+ * missing, damaged, for another command line or not matching is ignored, and
+ * one that cannot be written is not written.
  */
 import { createHash } from "node:crypto"
 import {
-    closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync,
+    closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync,
+    type BigIntStats,
 } from "node:fs"
 import { rm } from "node:fs/promises"
-import { dirname, join } from "node:path"
+import { dirname, isAbsolute, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 import { errnoOf } from "../errors.js"
@@ -58,11 +64,23 @@ const RECORD_MODE = 0o600
 const MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 /**
- * How close (ns) to the moment it was looked at a file's change time may be
- * before it counts as possibly still changing: well above a kernel clock tick
- * (at most 10 ms) and any lag between that clock and the system time.
+ * How long (ns) before a run began a change must be for the run to have
+ * surely seen it, and for a later change to get another time: well above a
+ * kernel clock tick (at most 10 ms) and any lag between that clock and the
+ * system time.
  */
 const RACY_NS = 100_000_000n
+
+/** The same for a file system that keeps times in whole seconds (FAT keeps two). */
+const COARSE_RACY_NS = 2_100_000_000n
+
+const NS_PER_SECOND = 1_000_000_000n
+
+/**
+ * Variables that shells change between commands and homeage never reads;
+ * everything else in the environment is part of a run's key.
+ */
+const SHELL_VARIABLES = new Set(["_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES"])
 
 /** How much of a path's `lstat` is compared: all of it, or its identity only. */
 export type Watch = "whole" | "identity"
@@ -94,10 +112,12 @@ export interface RecordInput {
     epoch: string
     summary: string
     editBases: string[]
+    /** When the run began, before it read anything (ns since the epoch, system time). */
+    since: bigint
     /** Paths compared whole (see {@link watchedPaths}). */
     whole: Iterable<string>
-    /** Paths compared by identity. */
-    identity: Iterable<string>
+    /** Paths compared by identity, with how they were before the check (see {@link lookAt}). */
+    identity: ReadonlyMap<string, string>
 }
 
 /** The record file of a state dir. */
@@ -109,35 +129,85 @@ function sha256(text: string): string {
     return createHash("sha256").update(text).digest("hex")
 }
 
+/** The current system time in nanoseconds, to pass as {@link RecordInput.since}. */
+export function nowNs(): bigint {
+    return BigInt(Date.now()) * 1_000_000n
+}
+
 /**
  * The key of a run: everything besides the disk that its result depends on.
- * That is the command's parsed options, the whole environment (a config may
- * name any variable), the working folder, the user and group, the Node.js
- * binary and the homeage version.
+ * That is the command's parsed options, the environment (a config may name
+ * any variable) but for what shells change between commands, the working
+ * folder, the user and group, the Node.js binary and the homeage version.
+ * `undefined` when `HOME` or `USER` is not set: then they come from the user
+ * database, which a record cannot watch.
  */
-export function runKey(command: unknown): string {
-    const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+export function runKey(command: unknown): string | undefined {
+    const home = process.env.HOME
+    if (home === undefined || !isAbsolute(home) || (process.env.USER ?? "") === "") {
+        return undefined
+    }
+    const env = Object.entries(process.env).filter(([name]) => !SHELL_VARIABLES.has(name))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return sha256(JSON.stringify([
         RECORD_FORMAT, packageVersion(), process.execPath, process.cwd(),
         process.getuid?.() ?? null, process.getgid?.() ?? null, command, env,
     ]))
 }
 
-/** A path's `lstat` as compared: `-` when there is nothing, `!CODE` when it cannot be seen. */
-function signature(path: string, watch: Watch): { text: string, ctimeNs: bigint | undefined } {
-    let st
+/** What a signature is made of, and the latest of its times (for the racy check). */
+interface Seen {
+    text: string
+    /** Latest change or modification time seen, when the path exists. */
+    latestNs: bigint | undefined
+    /** Whether those times are whole seconds. */
+    coarse: boolean
+}
+
+function statText(st: BigIntStats, watch: Watch): string {
+    const identity = `${st.dev}:${st.ino}:${st.mode}:${st.uid}:${st.gid}`
+    if (watch !== "whole") return identity
+    return `${identity}:${st.nlink}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+}
+
+/**
+ * A path's `lstat` as compared, and for a symlink that of what it leads to
+ * (a file read through a link changes behind it): `-` when there is nothing,
+ * `!CODE` when it cannot be seen.
+ */
+function signature(path: string, watch: Watch): Seen {
+    const seen: Seen = { text: "", latestNs: undefined, coarse: false }
+    const note = (st: BigIntStats): void => {
+        for (const ns of [st.ctimeNs, st.mtimeNs]) {
+            if (seen.latestNs === undefined || ns > seen.latestNs) seen.latestNs = ns
+        }
+        seen.coarse ||= st.ctimeNs % NS_PER_SECOND === 0n && st.mtimeNs % NS_PER_SECOND === 0n
+    }
+    let st: BigIntStats | undefined
     try {
         st = lstatSync(path, { bigint: true, throwIfNoEntry: false })
     } catch (err) {
-        return { text: `!${errnoOf(err) ?? "?"}`, ctimeNs: undefined }
+        return { ...seen, text: `!${errnoOf(err) ?? "?"}` }
     }
-    if (st === undefined) return { text: "-", ctimeNs: undefined }
-    const identity = `${st.dev}:${st.ino}:${st.mode}:${st.uid}:${st.gid}`
-    if (watch === "identity") return { text: identity, ctimeNs: undefined }
-    return {
-        text: `${identity}:${st.nlink}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
-        ctimeNs: st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs,
+    if (st === undefined) return { ...seen, text: "-" }
+    note(st)
+    seen.text = statText(st, watch)
+    if (!st.isSymbolicLink()) return seen
+
+    let target: BigIntStats | undefined
+    try {
+        target = statSync(path, { bigint: true, throwIfNoEntry: false })
+    } catch (err) {
+        seen.text += ` > !${errnoOf(err) ?? "?"}`
+        return seen
     }
+    if (target === undefined) {
+        seen.text += " > -"
+        return seen
+    }
+    note(target)
+    seen.text += ` > ${statText(target, watch)}`
+    return seen
 }
 
 /** `path` and every folder above it. */
@@ -147,7 +217,7 @@ function withAncestors(path: string): string[] {
     return all
 }
 
-/** What an activation's check depends on, as paths compared whole and by identity. */
+/** What an activation's check depends on, by how each path is compared. */
 export interface Watched {
     whole: Set<string>
     identity: Set<string>
@@ -161,15 +231,21 @@ export interface Watched {
  * every folder above any of these.
  */
 export function watchedPaths(input: {
-    desired: Desired, paths: StatePaths, generation: number, serviceFolders: readonly string[],
+    desired: Desired, paths: StatePaths, serviceFolders: readonly string[],
+    /** The places the config search looked at (see config/find.ts). */
+    configCandidates: readonly string[],
+    /** The current generation, once known: its manifest is watched too. */
+    generation?: number | undefined,
 }): Watched {
     const { desired, paths } = input
     const whole = new Set<string>([
-        fileURLToPath(import.meta.url),
+        fileURLToPath(import.meta.url), ...input.configCandidates,
         paths.current, paths.pending, paths.generations, paths.hashKey, paths.lock,
         paths.handover, paths.serviceFolders,
-        join(paths.generations, `${input.generation}.json`),
     ])
+    if (input.generation !== undefined) {
+        whole.add(join(paths.generations, `${input.generation}.json`))
+    }
     if (desired.configFile !== null) whole.add(desired.configFile)
     for (const secret of desired.secrets) {
         for (const path of [secret.source, secret.path, ...secret.symlinks, ...secret.copies,
@@ -197,6 +273,11 @@ export function watchedPaths(input: {
     return { whole, identity }
 }
 
+/** The identity of each of `paths` now, for {@link RecordInput.identity}. */
+export function lookAt(paths: Iterable<string>): Map<string, string> {
+    return new Map([...paths].map((path) => [path, signature(path, "identity").text]))
+}
+
 function checkOf(record: Omit<RecordFile, "check">): string {
     return sha256(JSON.stringify([record.format, record.key, record.epoch, record.summary,
         record.editBases, record.entries]))
@@ -221,17 +302,23 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
         return false
     }
 
-    const racyFrom = BigInt(Date.now()) * 1_000_000n - RACY_NS
     const entries: [string, Watch, string][] = []
-    for (const [watch, list] of [["whole", input.whole], ["identity", input.identity]] as const) {
-        for (const path of list) {
-            const { text, ctimeNs } = signature(path, watch)
-            if (ctimeNs !== undefined && ctimeNs >= racyFrom) {
-                await forgetUnchanged(paths)
-                return false
-            }
-            entries.push([path, watch, text])
+    for (const path of input.whole) {
+        const seen = signature(path, "whole")
+        const racyFrom = input.since - (seen.coarse ? COARSE_RACY_NS : RACY_NS)
+        if (seen.latestNs !== undefined && seen.latestNs >= racyFrom) {
+            await forgetUnchanged(paths)
+            return false
         }
+        entries.push([path, "whole", seen.text])
+    }
+    for (const [path, before] of input.identity) {
+        const now = signature(path, "identity").text
+        if (now !== before) {
+            await forgetUnchanged(paths)
+            return false
+        }
+        entries.push([path, "identity", now])
     }
 
     const after = await viewLock(paths)
@@ -282,8 +369,8 @@ function readRecordText(file: string): string | undefined {
 function isEntry(entry: unknown): entry is [string, Watch, string] {
     if (!Array.isArray(entry) || entry.length !== 3) return false
     const [path, watch, seen] = entry as unknown[]
-    return typeof path === "string" && (watch === "whole" || watch === "identity")
-        && typeof seen === "string"
+    return typeof path === "string" && typeof seen === "string"
+        && (watch === "whole" || watch === "identity")
 }
 
 function parseRecord(text: string): RecordFile | undefined {

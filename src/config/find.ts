@@ -43,6 +43,18 @@ function searchedFolders(options: FindConfigOptions): string[] {
 }
 
 /**
+ * The files whose presence decides which config file the search picks: every
+ * `homeage.*` of each searched folder. None when `--config` or
+ * `$HOMEAGE_CONFIG` names the file.
+ */
+export function configCandidates(options: FindConfigOptions): string[] {
+    const { explicit, env } = options
+    if ((explicit !== undefined && explicit !== "") || env.HOMEAGE_CONFIG !== undefined) return []
+    return searchedFolders(options).flatMap((folder) =>
+        CONFIG_EXTENSIONS.map((ext) => join(folder, `homeage.${ext}`)))
+}
+
+/**
  * Like {@link findConfigFile}, but `undefined` when no config file exists in
  * the places searched (for commands that work without one, such as `edit FILE`).
  * Two config files in one folder are still a `UsageError`.

@@ -7,7 +7,9 @@
  */
 export type { Config, InstallationType, SecretConfig } from "./types.js"
 export { type Environment, environment } from "./environment.js"
-export { type FindConfigOptions, findConfigFile, findOptionalConfigFile } from "./find.js"
+export {
+    type FindConfigOptions, configCandidates, findConfigFile, findOptionalConfigFile,
+} from "./find.js"
 export {
     type LoadConfigOptions, cacheValidatedConfig, defaultIdentityCandidates,
     defaultInstallationType, defaultRuntimeDir, loadConfig,

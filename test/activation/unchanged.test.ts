@@ -1,12 +1,15 @@
 import assert from "node:assert/strict"
 import {
-    chmodSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync,
+    chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync,
+    writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
 import { setTimeout as sleep } from "node:timers/promises"
 
-import { recordPath, recordUnchanged } from "../../src/activation/unchanged.js"
+import {
+    lookAt, nowNs, recordPath, recordUnchanged, runKey,
+} from "../../src/activation/unchanged.js"
 import { acquireLock } from "../../src/generations/lock.js"
 import { statePaths } from "../../src/generations/state.js"
 import { makeWorld, type World } from "../helpers/world.js"
@@ -193,12 +196,111 @@ test("no record is written while a file is too fresh, or for another lock epoch"
     writeFileSync(fresh, "x")
     const input = {
         key: "k", epoch: lock.epoch, summary: "no changes", editBases: [],
-        whole: [fresh], identity: [],
+        whole: [fresh], identity: new Map<string, string>(), since: nowNs(),
     }
     assert.equal(await recordUnchanged(paths, input), false)
 
     await sleep(SETTLE_MS)
-    assert.equal(await recordUnchanged(paths, input), true)
-    assert.equal(await recordUnchanged(paths, { ...input, epoch: "another" }), false)
+    assert.equal(await recordUnchanged(paths, input), false, "changed after the run began")
+    assert.equal(await recordUnchanged(paths, { ...input, since: nowNs() }), true)
+    assert.equal(await recordUnchanged(paths, { ...input, since: nowNs(), epoch: "another" }),
+        false)
     assert.throws(() => readFileSync(recordPath(paths)), { code: "ENOENT" })
+})
+
+test("a source or config file behind a symlink is compared by what the link leads to", async () => {
+    // The dotfiles keep the real files elsewhere and link them in.
+    const real = join(w.root, "real")
+    mkdirSync(real, { recursive: true })
+    const source = join(w.dotfiles, "secrets", "a.age")
+    renameSync(source, join(real, "a.age"))
+    symlinkSync(join(real, "a.age"), source)
+    // Sources are relative to the config file's real folder: name them whole.
+    writeFileSync(join(real, "homeage.toml"), readFileSync(w.configFile, "utf8")
+        .replaceAll("\"secrets/", `"${w.dotfiles}/secrets/`))
+    rmSync(w.configFile)
+    symlinkSync(join(real, "homeage.toml"), w.configFile)
+    let r = await activate()
+    assert.equal(r.code, 0, r.stderr)
+
+    await settle()
+    const replaced = w.encrypt("a-new", "ALPHA")
+    renameSync(replaced, join(real, "a.age"))
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /1 changed/)
+    assert.equal(readFileSync(linkA, "utf8"), "ALPHA")
+
+    await settle()
+    const config = readFileSync(join(real, "homeage.toml"), "utf8")
+    writeFileSync(join(real, "homeage.toml"),
+        config.replace("[secrets.c]", "[secrets.c]\nmode = \"0440\""))
+    r = await activate()
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /1 changed/)
+})
+
+test("a config file found by the search is watched with the places the search looked", async () => {
+    const xdg = join(w.root, "xdg")
+    mkdirSync(join(xdg, "homeage"), { recursive: true })
+    const found = join(xdg, "homeage", "homeage.toml")
+    writeFileSync(found, readFileSync(w.configFile, "utf8")
+        .replaceAll("\"secrets/", `"${w.dotfiles}/secrets/`))
+    const search = { HOMEAGE_CONFIG: "", XDG_CONFIG_HOME: xdg }
+    let r = await activate([], search)
+    assert.equal(r.code, 0, r.stderr)
+    await sleep(SETTLE_MS)
+    r = await activate([], search)
+    assert.equal(r.code, 0, r.stderr)
+    r = await activate([], search)
+    assert.equal(r.checked, false)
+
+    // A second config file beside it makes the search ambiguous.
+    writeFileSync(join(xdg, "homeage", "homeage.json"), "{}")
+    r = await activate([], search)
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /has 2 config files/)
+    rmSync(join(xdg, "homeage", "homeage.json"))
+})
+
+test("no key without HOME and USER: they would come from the user database", () => {
+    const saved = { HOME: process.env.HOME, USER: process.env.USER }
+    try {
+        process.env.HOME = "/root"
+        process.env.USER = "root"
+        assert.equal(typeof runKey({}), "string")
+        process.env.SHLVL = "7"
+        const key = runKey({})
+        process.env.SHLVL = "8"
+        assert.equal(runKey({}), key, "shell bookkeeping is not part of the key")
+        process.env.OTHER_VARIABLE = "1"
+        assert.notEqual(runKey({}), key)
+        delete process.env.OTHER_VARIABLE
+        delete process.env.HOME
+        assert.equal(runKey({}), undefined)
+        process.env.HOME = "/root"
+        process.env.USER = ""
+        assert.equal(runKey({}), undefined)
+    } finally {
+        if (saved.HOME === undefined) delete process.env.HOME
+        else process.env.HOME = saved.HOME
+        if (saved.USER === undefined) delete process.env.USER
+        else process.env.USER = saved.USER
+        delete process.env.SHLVL
+    }
+})
+
+test("a folder that changes while the run checks means no record", async () => {
+    const paths = statePaths(w.env())
+    const lock = await acquireLock(paths, "test")
+    await lock.release()
+    const folder = join(w.root, "watched")
+    mkdirSync(folder, { recursive: true })
+    const input = {
+        key: "k", epoch: lock.epoch, summary: "no changes", editBases: [],
+        whole: [], identity: lookAt([folder]), since: nowNs(),
+    }
+    chmodSync(folder, 0o700)
+    assert.equal(await recordUnchanged(paths, input), false)
+    assert.equal(await recordUnchanged(paths, { ...input, identity: lookAt([folder]) }), true)
 })

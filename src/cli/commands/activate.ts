@@ -10,10 +10,11 @@ import { dirname } from "node:path"
 import type { ActivationInput, SwitchResult } from "../../activation/index.js"
 import type { Reporter } from "../../activation/report.js"
 import {
-    forgetUnchanged, recordUnchanged, runKey, unchangedSince, watchedPaths,
+    forgetUnchanged, lookAt, nowNs, recordUnchanged, runKey, unchangedSince, watchedPaths,
 } from "../../activation/unchanged.js"
 import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
 import { environment } from "../../config/environment.js"
+import { configCandidates } from "../../config/find.js"
 import { UsageError } from "../../errors.js"
 import { runInterruptible } from "../../fs/interrupt.js"
 import { stateFor } from "../../generations/state.js"
@@ -24,6 +25,8 @@ const BACKUP_EXT = /^[A-Za-z0-9._~-]+$/
 
 /** Checks, switches and cleans up; prints one line per secret and a summary. */
 export const run: CommandRun = async (ctx, options) => {
+    // Before anything is read: a record notes only what was settled by then.
+    const since = nowNs()
     const dryRun = options.dryRun === true
     const given = typeof options.backup === "string" ? options.backup : undefined
     // `.bak` and `bak` both mean FILE.bak.
@@ -56,6 +59,15 @@ export const run: CommandRun = async (ctx, options) => {
     }
     const bases = [dirname(input.desired.runtimeDir), input.env.XDG_RUNTIME_DIR]
         .filter((base): base is string => base !== undefined && base !== "")
+    const watch = {
+        desired: input.desired, paths: input.paths,
+        configCandidates: configCandidates({
+            explicit: ctx.globals.config, env: input.env, cwd: process.cwd(),
+        }),
+        serviceFolders: serviceManagers(input.env)(input.config.installationType).folders,
+    }
+    // The folders as the check will find them: one that changes meanwhile means no record.
+    const folders = key === undefined ? undefined : lookAt(watchedPaths(watch).identity)
     return runInterruptible((line) => { ctx.log.error(line) }, async () => {
         if (!dryRun) {
             for (const stale of await removeStaleEditFolders(bases)) {
@@ -78,16 +90,12 @@ export const run: CommandRun = async (ctx, options) => {
 
         const summary = summarize(result, dryRun)
         ctx.log.info(summary)
-        if (key !== undefined) {
+        if (key !== undefined && folders !== undefined) {
             if (nothingDone(result) && reporter.lines === 0 && !setsOwners(input)) {
                 await recordUnchanged(input.paths, {
-                    key, epoch: result.epoch ?? "", summary, editBases: bases,
-                    ...watchedPaths({
-                        desired: input.desired, paths: input.paths,
-                        generation: result.generation ?? 0,
-                        serviceFolders:
-                            serviceManagers(input.env)(input.config.installationType).folders,
-                    }),
+                    key, epoch: result.epoch ?? "", summary, editBases: bases, since,
+                    whole: watchedPaths({ ...watch, generation: result.generation }).whole,
+                    identity: folders,
                 })
             } else {
                 await forgetUnchanged(input.paths)
