@@ -13,15 +13,29 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
 } else {
     const { join } = require("node:path")
     const cli = join(__dirname, "..", "dist", "cli")
-    const loader = join(cli, "launch.cjs")
-    let launch
-    try {
-        launch = require(loader).launch
-    } catch (err) {
-        const reason = String(err instanceof Error ? err.message : err).split("\n")[0]
-        process.stderr.write(`homeage: error: cannot load the command line from ${loader}: ` +
-            `${reason}; reinstall homeage, or run \`npm run build\` in its checkout\n`)
-        process.exit(1)
+    const run = () => {
+        const loader = join(cli, "launch.cjs")
+        let launch
+        try {
+            launch = require(loader).launch
+        } catch (err) {
+            const reason = String(err instanceof Error ? err.message : err).split("\n")[0]
+            process.stderr.write(`homeage: error: cannot load the command line from ${loader}: ` +
+                `${reason}; reinstall homeage, or run \`npm run build\` in its checkout\n`)
+            process.exit(1)
+        }
+        launch(join(cli, "homeage.cjs"), args)
     }
-    launch(join(cli, "homeage.cjs"), args)
+    // An activate that an earlier run's record answers needs no more than this
+    // (src/cli/early.ts); anything else, or any failure there, runs as usual.
+    let early
+    if (args.includes("activate")) {
+        try {
+            early = require(join(cli, "early.cjs")).answerFromRecord
+        } catch {
+            early = undefined
+        }
+    }
+    if (early === undefined) run()
+    else early(args).then((answered) => { if (!answered) run() }, run)
 }

@@ -5,6 +5,9 @@
  *   inside its wrapper function. Commands loaded with `import()` become
  *   functions that run only when their command does.
  * - `launch.cjs`: the loader that `bin/homeage.js` requires (src/cli/launch.ts).
+ * - `early.cjs`: what `bin/homeage.js` tries first for `activate`: the answer
+ *   from the record of an unchanged run, without the command line
+ *   (src/cli/early.ts).
  * - `homeage.cjs.cache`: V8's code cache of the bundle, made by running the
  *   everyday commands once (scripts/code-cache.ts), headed by the bundle's
  *   SHA-256. A run while it is being made compiles as if there were none.
@@ -107,6 +110,13 @@ await build({
     ...COMMON,
     entryPoints: ["src/cli/launch.ts"],
     outfile: join(NEW_DIR, "launch.cjs"),
+})
+await build({
+    ...COMMON,
+    entryPoints: ["src/cli/early.ts"],
+    outfile: join(NEW_DIR, "early.cjs"),
+    define: { "import.meta.url": MODULE_URL },
+    banner: { js: `var ${MODULE_URL} = require("node:url").pathToFileURL(__filename).href;` },
 })
 
 swapIn()

@@ -11,11 +11,21 @@
  *
  * Usage: node dist/scripts/code-cache.js BUNDLE
  */
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import {
+    accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
 
 import { cacheFile, cachePathOf, loadCli } from "../src/cli/launch.js"
+import { memoryBacked } from "../src/fs/inspect.js"
+
+/** A tmpfs that the training may use for its runtime dir. */
+const SHM = "/dev/shm"
+
+/** Longer than the unchanged record's racy window (100 ms). */
+const SETTLE_MS = 150
 
 const given = process.argv[2]
 if (given === undefined) {
@@ -32,12 +42,39 @@ try {
 }
 
 async function train(file: string, dir: string): Promise<void> {
-    const bytes = readFileSync(file)
     const home = join(dir, "home")
     const dotfiles = join(home, "dotfiles")
-    const runtime = join(dir, "run")
+    // On tmpfs when there is one to use, so that activate does not warn.
+    const memory = await memoryFolder()
+    const runtime = memory === undefined ? join(dir, "run")
+        : mkdtempSync(join(memory, "homeage-code-cache-"))
+    const persistent = memory === undefined
     mkdirSync(dotfiles, { recursive: true })
-    mkdirSync(runtime, { mode: 0o700 })
+    if (persistent) mkdirSync(runtime, { mode: 0o700 })
+    try {
+        await trainIn({ file, dir, home, dotfiles, runtime, persistent })
+    } finally {
+        if (!persistent) rmSync(runtime, { recursive: true, force: true })
+    }
+}
+
+/** /dev/shm when it is a tmpfs this user may write to. */
+async function memoryFolder(): Promise<string | undefined> {
+    try {
+        if (!(await memoryBacked(SHM)).memory) return undefined
+        accessSync(SHM, constants.W_OK)
+        return SHM
+    } catch {
+        return undefined
+    }
+}
+
+async function trainIn(where: {
+    file: string, dir: string, home: string, dotfiles: string, runtime: string,
+    persistent: boolean,
+}): Promise<void> {
+    const { file, dir, home, dotfiles, runtime, persistent } = where
+    const bytes = readFileSync(file)
     const identity = join(home, "identity.txt")
     const config = join(dotfiles, "homeage.toml")
     Object.assign(process.env, {
@@ -64,7 +101,8 @@ async function train(file: string, dir: string): Promise<void> {
     writeFileSync(config, [
         `identityPaths = [${JSON.stringify(identity)}]`,
         "installationType = \"activation\"",
-        "allowPersistentRuntimeDir = true",
+        `runtimeDir = ${JSON.stringify(join(runtime, "secrets"))}`,
+        ...persistent ? ["allowPersistentRuntimeDir = true"] : [],
         "",
         "[secrets.link]",
         "source = \"link.age\"",
@@ -79,6 +117,13 @@ async function train(file: string, dir: string): Promise<void> {
     await run("check")
     await run("activate")
     await run("activate")
+    if (!persistent) {
+        // Once the files are settled, a run leaves the record of an unchanged
+        // run, and the next is answered by it (activation/unchanged.ts).
+        await sleep(SETTLE_MS)
+        await run("activate")
+        await run("activate")
+    }
     await run("status")
     await run("start")
     await run("decrypt", "-i", identity, "-o", join(dir, "out.txt"), join(dotfiles, "link.age"))

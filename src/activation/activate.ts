@@ -77,7 +77,7 @@ async function planUnlocked(
         const plan = await planActivation(desired, { ...options, reporter: held.reporter })
         return { plan, replay: held.replay }
     } catch (err) {
-        if (interrupted() || !(await lockMovedSince(options.paths, view))) {
+        if (interrupted() || !lockMovedSince(options.paths, view)) {
             held.replay()
             throw err
         }
@@ -105,7 +105,7 @@ async function planLocked(desired: Desired, options: PlanOptions, command: strin
  */
 export async function checkActivation(desired: Desired, options: ActivateOptions): Promise<Plan> {
     const planOptions = { ...options, verifyAll: true }
-    const view = await viewLock(options.paths)
+    const view = viewLock(options.paths)
     const attempt = await planUnlocked(desired, planOptions, view)
     if (attempt === undefined) return planLocked(desired, planOptions, "check")
 
@@ -130,7 +130,7 @@ export async function checkActivation(desired: Desired, options: ActivateOptions
 export async function activate(desired: Desired, options: ActivateOptions): Promise<SwitchResult> {
     const command = options.command ?? "activate"
     const planOptions = { ...options, verifyAll: false }
-    const view = await viewLock(options.paths)
+    const view = viewLock(options.paths)
     const first = await planUnlocked(desired, planOptions, view)
     if (options.dryRun === true) {
         if (first === undefined) {

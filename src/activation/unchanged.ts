@@ -27,9 +27,10 @@
  *   before the check and again at the end, and a run that saw one change
  *   writes no record.
  *
- * No record is kept when a secret has an `owner` or `group`, or when `HOME` or
- * `USER` is not set (each is then taken from the user database, which has no
- * such times), nor for a run that warned or reported anything but its summary.
+ * No record is kept when a secret has an `owner` or `group` (its check asks
+ * the user database, which has no such times), nor for a run that warned or
+ * reported anything but its summary. Without `HOME` or `USER`, the user's
+ * entry in that database is part of the run's key (see {@link runKey}).
  * The record is an optimization, never a source of errors: one that is
  * missing, damaged, for another command line or not matching is ignored, and
  * one that cannot be written is not written.
@@ -40,6 +41,7 @@ import {
     type BigIntStats,
 } from "node:fs"
 import { rm } from "node:fs/promises"
+import { userInfo } from "node:os"
 import { dirname, isAbsolute, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -48,7 +50,6 @@ import { writeFileAtomic } from "../fs/atomic.js"
 import { viewLock } from "../generations/lock.js"
 import type { StatePaths } from "../generations/state.js"
 import { storePath } from "../generations/store.js"
-import { packageVersion } from "../package.js"
 import type { Desired } from "./desired.js"
 
 /** Format of the record file, changed when its layout changes. */
@@ -82,13 +83,17 @@ const NS_PER_SECOND = 1_000_000_000n
  */
 const SHELL_VARIABLES = new Set(["_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES"])
 
-/** How much of a path's `lstat` is compared: all of it, or its identity only. */
-export type Watch = "whole" | "identity"
+/**
+ * How a path is compared: its whole `lstat` (`whole`), and for a symlink that
+ * of what it leads to as well (`through`: files read through a link), or its
+ * identity only, through a symlink too (`identity`: folders, identity files).
+ */
+export type Watch = "whole" | "through" | "identity"
 
 /** What a record says about one run, for the run that finds it still true. */
 export interface Unchanged {
-    /** The summary line that run printed. */
-    summary: string
+    /** What that run printed on standard output (its summary line, or nothing under -q). */
+    output: string
     /** Where that run looked for folders left by a killed `edit`. */
     editBases: string[]
 }
@@ -110,12 +115,14 @@ export interface RecordInput {
     key: string
     /** The epoch token the run wrote when it took the lock. */
     epoch: string
-    summary: string
+    output: string
     editBases: string[]
     /** When the run began, before it read anything (ns since the epoch, system time). */
     since: bigint
     /** Paths compared whole (see {@link watchedPaths}). */
     whole: Iterable<string>
+    /** Paths compared whole, and what they lead to when they are symlinks. */
+    through: Iterable<string>
     /** Paths compared by identity, with how they were before the check (see {@link lookAt}). */
     identity: ReadonlyMap<string, string>
 }
@@ -136,22 +143,30 @@ export function nowNs(): bigint {
 
 /**
  * The key of a run: everything besides the disk that its result depends on.
- * That is the command's parsed options, the environment (a config may name
+ * That is its command line as given, the environment (a config may name
  * any variable) but for what shells change between commands, the working
- * folder, the user and group, the Node.js binary and the homeage version.
- * `undefined` when `HOME` or `USER` is not set: then they come from the user
- * database, which a record cannot watch.
+ * folder, the user and group and the Node.js binary; and when `HOME` or
+ * `USER` is not set, the user's name and home folder from the user database,
+ * where they then come from. (The code that ran is a watched file: another
+ * homeage build is another file.) `undefined` when the user database has no
+ * entry for the user.
  */
-export function runKey(command: unknown): string | undefined {
+export function runKey(argv: readonly string[]): string | undefined {
     const home = process.env.HOME
+    let account: { username: string, homedir: string } | null = null
     if (home === undefined || !isAbsolute(home) || (process.env.USER ?? "") === "") {
-        return undefined
+        try {
+            const { username, homedir } = userInfo()
+            account = { username, homedir }
+        } catch {
+            return undefined
+        }
     }
     const env = Object.entries(process.env).filter(([name]) => !SHELL_VARIABLES.has(name))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return sha256(JSON.stringify([
-        RECORD_FORMAT, packageVersion(), process.execPath, process.cwd(),
-        process.getuid?.() ?? null, process.getgid?.() ?? null, command, env,
+        RECORD_FORMAT, process.execPath, process.cwd(),
+        process.getuid?.() ?? null, process.getgid?.() ?? null, account, argv, env,
     ]))
 }
 
@@ -166,7 +181,7 @@ interface Seen {
 
 function statText(st: BigIntStats, watch: Watch): string {
     const identity = `${st.dev}:${st.ino}:${st.mode}:${st.uid}:${st.gid}`
-    if (watch !== "whole") return identity
+    if (watch === "identity") return identity
     return `${identity}:${st.nlink}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
 }
 
@@ -192,7 +207,7 @@ function signature(path: string, watch: Watch): Seen {
     if (st === undefined) return { ...seen, text: "-" }
     note(st)
     seen.text = statText(st, watch)
-    if (!st.isSymbolicLink()) return seen
+    if (watch === "whole" || !st.isSymbolicLink()) return seen
 
     let target: BigIntStats | undefined
     try {
@@ -220,15 +235,18 @@ function withAncestors(path: string): string[] {
 /** What an activation's check depends on, by how each path is compared. */
 export interface Watched {
     whole: Set<string>
+    through: Set<string>
     identity: Set<string>
 }
 
 /**
- * The paths a no-op activation of `desired` depends on: the config file, the
- * sources, every output, the current generation's manifest and store files,
- * the state files its check reads, the service folders and their files, and
- * the code running; by identity, the identity files, the runtime dir, and
- * every folder above any of these.
+ * The paths a no-op activation of `desired` depends on: every output, looked
+ * at as homeage looks at it, without following a symlink; through symlinks,
+ * the config file and the other places the config search looked, the sources,
+ * the current generation's manifest and store files, the state files its
+ * check reads, the service folders and their files, and the code running; by
+ * identity, the identity files, the runtime dir, and every folder above any
+ * of these.
  */
 export function watchedPaths(input: {
     desired: Desired, paths: StatePaths, serviceFolders: readonly string[],
@@ -238,39 +256,40 @@ export function watchedPaths(input: {
     generation?: number | undefined,
 }): Watched {
     const { desired, paths } = input
-    const whole = new Set<string>([
+    const whole = new Set<string>()
+    const through = new Set<string>([
         fileURLToPath(import.meta.url), ...input.configCandidates,
         paths.current, paths.pending, paths.generations, paths.hashKey, paths.lock,
         paths.handover, paths.serviceFolders,
     ])
     if (input.generation !== undefined) {
-        whole.add(join(paths.generations, `${input.generation}.json`))
+        through.add(join(paths.generations, `${input.generation}.json`))
     }
-    if (desired.configFile !== null) whole.add(desired.configFile)
+    if (desired.configFile !== null) through.add(desired.configFile)
     for (const secret of desired.secrets) {
-        for (const path of [secret.source, secret.path, ...secret.symlinks, ...secret.copies,
-            storePath(paths.store, secret.storeHash)]) {
-            whole.add(path)
-        }
+        for (const path of [secret.path, ...secret.symlinks, ...secret.copies]) whole.add(path)
+        through.add(secret.source)
+        through.add(storePath(paths.store, secret.storeHash))
     }
     for (const folder of input.serviceFolders) {
-        whole.add(folder)
+        through.add(folder)
         let names: string[] = []
         try {
             names = readdirSync(folder)
         } catch {
             // A folder that is not there is noted as missing.
         }
-        for (const name of names) whole.add(join(folder, name))
+        for (const name of names) through.add(join(folder, name))
     }
 
+    const files = new Set([...whole, ...through])
     const identity = new Set<string>()
-    for (const path of [...whole, ...desired.identityPaths, desired.runtimeDir, paths.store]) {
+    for (const path of [...files, ...desired.identityPaths, desired.runtimeDir, paths.store]) {
         for (const up of withAncestors(path)) {
-            if (!whole.has(up)) identity.add(up)
+            if (!files.has(up)) identity.add(up)
         }
     }
-    return { whole, identity }
+    return { whole, through, identity }
 }
 
 /** The identity of each of `paths` now, for {@link RecordInput.identity}. */
@@ -279,7 +298,7 @@ export function lookAt(paths: Iterable<string>): Map<string, string> {
 }
 
 function checkOf(record: Omit<RecordFile, "check">): string {
-    return sha256(JSON.stringify([record.format, record.key, record.epoch, record.summary,
+    return sha256(JSON.stringify([record.format, record.key, record.epoch, record.output,
         record.editBases, record.entries]))
 }
 
@@ -296,21 +315,23 @@ export async function forgetUnchanged(paths: StatePaths): Promise<void> {
  * Returns whether it wrote the record.
  */
 export async function recordUnchanged(paths: StatePaths, input: RecordInput): Promise<boolean> {
-    const before = await viewLock(paths)
+    const before = viewLock(paths)
     if (before.held || before.epoch !== input.epoch) {
         await forgetUnchanged(paths)
         return false
     }
 
     const entries: [string, Watch, string][] = []
-    for (const path of input.whole) {
-        const seen = signature(path, "whole")
+    const files = [...[...input.whole].map((path) => [path, "whole"] as const),
+        ...[...input.through].map((path) => [path, "through"] as const)]
+    for (const [path, watch] of files) {
+        const seen = signature(path, watch)
         const racyFrom = input.since - (seen.coarse ? COARSE_RACY_NS : RACY_NS)
         if (seen.latestNs !== undefined && seen.latestNs >= racyFrom) {
             await forgetUnchanged(paths)
             return false
         }
-        entries.push([path, "whole", seen.text])
+        entries.push([path, watch, seen.text])
     }
     for (const [path, before] of input.identity) {
         const now = signature(path, "identity").text
@@ -321,13 +342,13 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
         entries.push([path, "identity", now])
     }
 
-    const after = await viewLock(paths)
+    const after = viewLock(paths)
     if (after.held || after.epoch !== input.epoch) {
         await forgetUnchanged(paths)
         return false
     }
     const body = {
-        format: RECORD_FORMAT, key: input.key, epoch: input.epoch, summary: input.summary,
+        format: RECORD_FORMAT, key: input.key, epoch: input.epoch, output: input.output,
         editBases: input.editBases, entries,
     }
     const record: RecordFile = { ...body, check: checkOf(body) }
@@ -370,7 +391,7 @@ function isEntry(entry: unknown): entry is [string, Watch, string] {
     if (!Array.isArray(entry) || entry.length !== 3) return false
     const [path, watch, seen] = entry as unknown[]
     return typeof path === "string" && typeof seen === "string"
-        && (watch === "whole" || watch === "identity")
+        && (watch === "whole" || watch === "through" || watch === "identity")
 }
 
 function parseRecord(text: string): RecordFile | undefined {
@@ -384,7 +405,7 @@ function parseRecord(text: string): RecordFile | undefined {
     const record = data as Partial<RecordFile>
     if (record.format !== RECORD_FORMAT || typeof record.check !== "string") return undefined
     if (typeof record.key !== "string" || typeof record.epoch !== "string") return undefined
-    if (typeof record.summary !== "string" || !Array.isArray(record.editBases)) return undefined
+    if (typeof record.output !== "string" || !Array.isArray(record.editBases)) return undefined
     if (!record.editBases.every((b) => typeof b === "string")) return undefined
     if (!Array.isArray(record.entries) || !record.entries.every(isEntry)) return undefined
     const whole = record as RecordFile
@@ -396,19 +417,17 @@ function parseRecord(text: string): RecordFile | undefined {
  * change and everything it depended on is still as it was (see the module
  * comment); `undefined` when the run has to check in full.
  */
-export async function unchangedSince(
-    paths: StatePaths, key: string,
-): Promise<Unchanged | undefined> {
+export function unchangedSince(paths: StatePaths, key: string): Unchanged | undefined {
     const text = readRecordText(recordPath(paths))
     const record = text === undefined ? undefined : parseRecord(text)
     if (record?.key !== key) return undefined
 
-    const before = await viewLock(paths)
+    const before = viewLock(paths)
     if (before.held || before.epoch !== record.epoch) return undefined
     for (const [path, watch, seen] of record.entries) {
         if (signature(path, watch).text !== seen) return undefined
     }
-    const after = await viewLock(paths)
+    const after = viewLock(paths)
     if (after.held || after.epoch !== record.epoch) return undefined
-    return { summary: record.summary, editBases: record.editBases }
+    return { output: record.output, editBases: record.editBases }
 }

@@ -12,6 +12,8 @@ export interface GlobalOptions {
 export interface CommandContext {
     log: Logger
     globals: GlobalOptions
+    /** The command line as given (without the node and script paths). */
+    argv: readonly string[]
 }
 
 /**

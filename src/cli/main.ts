@@ -31,14 +31,16 @@ type Loader = () => Promise<{ run: CommandRun }>
 /** Commands whose standard output is data, so log lines go to stderr. */
 const DATA_COMMANDS = new Set(["encrypt", "decrypt", "keygen", "path"])
 
-function declare(program: Command, holder: { run?: () => Promise<number> }): void {
+function declare(
+    program: Command, holder: { run?: () => Promise<number> }, argv: readonly string[],
+): void {
     const add = (spec: string, about: string, load: Loader): Command => {
         const cmd = program.command(spec).description(about)
         cmd.action(async (...params: unknown[]) => {
             const self = params[params.length - 1] as Command
             holder.run = async () => {
                 const globals = program.opts<GlobalOptions>()
-                const ctx = makeContext(globals, DATA_COMMANDS.has(self.name()))
+                const ctx = makeContext(globals, DATA_COMMANDS.has(self.name()), argv)
                 const mod = await load()
                 return mod.run(ctx, withLists(self.opts()), self.args)
             }
@@ -126,13 +128,15 @@ function declare(program: Command, holder: { run?: () => Promise<number> }): voi
         .option("--purge", "also remove homeage's state")
 }
 
-function makeContext(globals: GlobalOptions, infoToStderr: boolean): CommandContext {
+function makeContext(
+    globals: GlobalOptions, infoToStderr: boolean, argv: readonly string[],
+): CommandContext {
     const verbosity = globals.quiet ? "quiet" : globals.verbose ? "verbose" : "normal"
     const color = wantsColor(globals.color === false)
-    return { globals, log: new Logger({ verbosity, color, infoToStderr }) }
+    return { globals, argv, log: new Logger({ verbosity, color, infoToStderr }) }
 }
 
-function buildProgram(holder: { run?: () => Promise<number> }): Command {
+function buildProgram(holder: { run?: () => Promise<number> }, argv: readonly string[]): Command {
     const program = new Command("homeage")
         .description("Declarative, age-encrypted secrets for your home directory")
         .version(version(), "-V, --version")
@@ -150,7 +154,7 @@ function buildProgram(holder: { run?: () => Promise<number> }): Command {
             writeOut: (s) => process.stdout.write(s),
         })
     program.configureHelp({ showGlobalOptions: true })
-    declare(program, holder)
+    declare(program, holder, argv)
     for (const cmd of program.commands) {
         cmd.exitOverride()
         cmd.showHelpAfterError(`(homeage ${cmd.name()} --help lists its options)`)
@@ -165,7 +169,7 @@ function buildProgram(holder: { run?: () => Promise<number> }): Command {
 export async function main(argv: string[]): Promise<number> {
     quietOnClosedPipes()
     const holder: { run?: () => Promise<number> } = {}
-    const program = buildProgram(holder)
+    const program = buildProgram(holder, argv)
 
     try {
         await program.parseAsync(argv, { from: "user" })

@@ -14,8 +14,8 @@
  * value a run saw before.
  */
 import { randomBytes } from "node:crypto"
-import { constants } from "node:fs"
-import { lstat, open, readFile, rm } from "node:fs/promises"
+import { closeSync, constants, lstatSync, openSync, readSync } from "node:fs"
+import { open, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 
@@ -133,18 +133,22 @@ function epochPath(paths: StatePaths): string {
     return join(paths.root, EPOCH_FILE)
 }
 
-/** The epoch token, or `undefined` when it is missing, damaged or unreadable. */
-async function readEpoch(paths: StatePaths): Promise<string | undefined> {
+/**
+ * The epoch token, or `undefined` when it is missing, damaged or unreadable.
+ * Synchronous, as the file is 33 bytes: a run that has nothing to change reads
+ * it twice, and a thread-pool round trip costs more than the read.
+ */
+function readEpoch(paths: StatePaths): string | undefined {
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
     try {
-        const handle = await open(epochPath(paths), flags)
+        const fd = openSync(epochPath(paths), flags)
         try {
             const buffer = Buffer.alloc(EPOCH_READ_BYTES)
-            const { bytesRead } = await handle.read(buffer, 0, EPOCH_READ_BYTES, 0)
+            const bytesRead = readSync(fd, buffer, 0, EPOCH_READ_BYTES, 0)
             const text = buffer.subarray(0, bytesRead).toString("latin1")
             return EPOCH_FORMAT.test(text) ? text.trimEnd() : undefined
         } finally {
-            await handle.close()
+            closeSync(fd)
         }
     } catch {
         return undefined
@@ -175,12 +179,11 @@ async function writeEpoch(paths: StatePaths): Promise<string> {
     return token
 }
 
-async function lockFileExists(paths: StatePaths): Promise<boolean> {
+function lockFileExists(paths: StatePaths): boolean {
     try {
-        await lstat(paths.lock)
+        return lstatSync(paths.lock, { throwIfNoEntry: false }) !== undefined
+    } catch {
         return true
-    } catch (err) {
-        return errnoOf(err) !== "ENOENT"
     }
 }
 
@@ -190,9 +193,9 @@ async function lockFileExists(paths: StatePaths): Promise<boolean> {
  * lock at the second step or writes a new token after the first. Creates
  * nothing (a first activation's check must leave no state dir behind).
  */
-export async function viewLock(paths: StatePaths): Promise<LockView> {
-    const epoch = await readEpoch(paths)
-    return { epoch, held: await lockFileExists(paths) }
+export function viewLock(paths: StatePaths): LockView {
+    const epoch = readEpoch(paths)
+    return { epoch, held: lockFileExists(paths) }
 }
 
 /**
@@ -201,9 +204,9 @@ export async function viewLock(paths: StatePaths): Promise<LockView> {
  * lock that failed may then have seen that run's half-done work, and is worth
  * doing again under the lock; otherwise its failure is real.
  */
-export async function lockMovedSince(paths: StatePaths, view: LockView): Promise<boolean> {
+export function lockMovedSince(paths: StatePaths, view: LockView): boolean {
     if (view.held) return true
-    const now = await viewLock(paths)
+    const now = viewLock(paths)
     return now.held || now.epoch !== view.epoch
 }
 
@@ -252,7 +255,7 @@ export async function acquireLock(
     let previous: string | undefined
     let epoch: string
     try {
-        previous = await readEpoch(paths)
+        previous = readEpoch(paths)
         epoch = await writeEpoch(paths)
     } catch (err) {
         await rm(paths.lock, { force: true })
@@ -289,12 +292,12 @@ export async function acquireLock(
 export async function readSettled<T>(
     paths: StatePaths, command: string, read: () => Promise<T>, always = false,
 ): Promise<T> {
-    const view = await viewLock(paths)
+    const view = viewLock(paths)
     try {
         const result = await read()
-        if (!always || !(await lockMovedSince(paths, view))) return result
+        if (!always || !lockMovedSince(paths, view)) return result
     } catch (err) {
-        if (interrupted() || !(await lockMovedSince(paths, view))) throw err
+        if (interrupted() || !lockMovedSince(paths, view)) throw err
     }
 
     const lock = await acquireLock(paths, command)

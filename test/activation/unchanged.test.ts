@@ -195,8 +195,8 @@ test("no record is written while a file is too fresh, or for another lock epoch"
     const fresh = join(w.root, "fresh")
     writeFileSync(fresh, "x")
     const input = {
-        key: "k", epoch: lock.epoch, summary: "no changes", editBases: [],
-        whole: [fresh], identity: new Map<string, string>(), since: nowNs(),
+        key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
+        whole: [fresh], through: [], identity: new Map<string, string>(), since: nowNs(),
     }
     assert.equal(await recordUnchanged(paths, input), false)
 
@@ -263,24 +263,27 @@ test("a config file found by the search is watched with the places the search lo
     rmSync(join(xdg, "homeage", "homeage.json"))
 })
 
-test("no key without HOME and USER: they would come from the user database", () => {
+test("without HOME or USER, the user database's entry is part of the key", () => {
     const saved = { HOME: process.env.HOME, USER: process.env.USER }
     try {
         process.env.HOME = "/root"
         process.env.USER = "root"
-        assert.equal(typeof runKey({}), "string")
         process.env.SHLVL = "7"
-        const key = runKey({})
+        const key = runKey(["activate"])
+        assert.equal(typeof key, "string")
         process.env.SHLVL = "8"
-        assert.equal(runKey({}), key, "shell bookkeeping is not part of the key")
+        assert.equal(runKey(["activate"]), key, "shell bookkeeping is not part of the key")
         process.env.OTHER_VARIABLE = "1"
-        assert.notEqual(runKey({}), key)
+        assert.notEqual(runKey(["activate"]), key)
         delete process.env.OTHER_VARIABLE
+
         delete process.env.HOME
-        assert.equal(runKey({}), undefined)
+        const fromDatabase = runKey(["activate"])
+        assert.equal(typeof fromDatabase, "string")
+        assert.notEqual(fromDatabase, key)
         process.env.HOME = "/root"
         process.env.USER = ""
-        assert.equal(runKey({}), undefined)
+        assert.notEqual(runKey(["activate"]), key)
     } finally {
         if (saved.HOME === undefined) delete process.env.HOME
         else process.env.HOME = saved.HOME
@@ -297,10 +300,31 @@ test("a folder that changes while the run checks means no record", async () => {
     const folder = join(w.root, "watched")
     mkdirSync(folder, { recursive: true })
     const input = {
-        key: "k", epoch: lock.epoch, summary: "no changes", editBases: [],
-        whole: [], identity: lookAt([folder]), since: nowNs(),
+        key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
+        whole: [], through: [], identity: lookAt([folder]), since: nowNs(),
     }
     chmodSync(folder, 0o700)
     assert.equal(await recordUnchanged(paths, input), false)
     assert.equal(await recordUnchanged(paths, { ...input, identity: lookAt([folder]) }), true)
+})
+
+test("bin/homeage.js answers from the record without loading the command line", async () => {
+    const probe = join(w.root, "probe.cjs")
+    writeFileSync(probe, "process.on(\"exit\", () => { process.stderr.write(JSON.stringify(" +
+        "Object.keys(require.cache).filter((f) => f.endsWith(\".cjs\") && f !== __filename)" +
+        ".map((f) => require(\"node:path\").basename(f)))) })")
+    const env = { NODE_OPTIONS: `--require ${probe}` }
+    await sleep(SETTLE_MS)
+    let r = await activate([], env)
+    assert.equal(r.code, 0)
+    assert.deepEqual(JSON.parse(r.stderr), ["early.cjs", "launch.cjs"])
+
+    r = await activate([], env)
+    assert.equal(r.checked, false)
+    assert.match(r.stdout, /^no changes \(generation \d+\)\n$/)
+    assert.deepEqual(JSON.parse(r.stderr), ["early.cjs"], "only the early answer was loaded")
+
+    r = await activate(["-q"], env)
+    assert.equal(r.checked, true)
+    assert.deepEqual(JSON.parse(r.stderr), ["early.cjs", "launch.cjs"])
 })

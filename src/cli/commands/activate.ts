@@ -36,14 +36,15 @@ export const run: CommandRun = async (ctx, options) => {
             "such as bak (letters, digits, . _ ~ -)")
     }
 
-    // Under -v the run reports details a record does not keep.
-    const key = dryRun || ctx.log.verbosity === "verbose" ? undefined
-        : runKey({ command: "activate", globals: ctx.globals, options })
+    // Under -v the run reports details a record does not keep. (A record for
+    // this command line was usually found before the command line was loaded:
+    // see src/cli/early.ts.)
+    const key = dryRun || ctx.log.verbosity === "verbose" ? undefined : runKey(ctx.argv)
     if (key !== undefined) {
-        const seen = await unchangedSince(stateFor(environment(process.env)), key)
+        const seen = unchangedSince(stateFor(environment(process.env)), key)
         if (seen !== undefined) {
             await removeStaleEditFolders(seen.editBases)
-            ctx.log.info(seen.summary)
+            process.stdout.write(seen.output)
             return 0
         }
     }
@@ -92,9 +93,10 @@ export const run: CommandRun = async (ctx, options) => {
         ctx.log.info(summary)
         if (key !== undefined && folders !== undefined) {
             if (nothingDone(result) && reporter.lines === 0 && !setsOwners(input)) {
+                const output = ctx.log.verbosity === "quiet" ? "" : `${summary}\n`
                 await recordUnchanged(input.paths, {
-                    key, epoch: result.epoch ?? "", summary, editBases: bases, since,
-                    whole: watchedPaths({ ...watch, generation: result.generation }).whole,
+                    key, epoch: result.epoch ?? "", output, editBases: bases, since,
+                    ...watchedPaths({ ...watch, generation: result.generation }),
                     identity: folders,
                 })
             } else {
