@@ -28,14 +28,19 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     }
     // An activate that an earlier run's record answers needs no more than this
     // (src/cli/early.ts); anything else, or any failure there, runs as usual.
-    let early
+    let answering
     if (args.includes("activate")) {
         try {
-            early = require(join(cli, "early.cjs")).answerFromRecord
+            const early = join(cli, "early.cjs")
+            // A regular file only: require would wait forever on a FIFO.
+            if (require("node:fs").statSync(early).isFile()) {
+                const answer = require(early).answerFromRecord
+                if (typeof answer === "function") answering = answer(args)
+            }
         } catch {
-            early = undefined
+            answering = undefined
         }
     }
-    if (early === undefined) run()
-    else early(args).then((answered) => { if (!answered) run() }, run)
+    if (typeof answering?.then !== "function") run()
+    else answering.then((answered) => { if (answered !== true) run() }, run)
 }

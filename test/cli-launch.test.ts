@@ -180,3 +180,39 @@ test("bin/homeage.js answers --version from package.json and runs commands", () 
     assert.equal(bad.status, 2)
     assert.match(bad.stderr, /unknown command 'no-such-command'/)
 })
+
+test("a missing, broken or odd early answer falls back to the command line", () => {
+    const folder = mkdtempSync(join(scratch, "early-"))
+    mkdirSync(join(folder, "bin"))
+    const cli = join(folder, "dist", "cli")
+    mkdirSync(cli, { recursive: true })
+    copyFileSync(CLI, join(folder, "bin", "homeage.js"))
+    copyFileSync(join(ROOT, "bin", "package.json"), join(folder, "bin", "package.json"))
+    copyFileSync(join(ROOT, "package.json"), join(folder, "package.json"))
+    for (const name of ["launch.cjs", "homeage.cjs", "homeage.cjs.cache"]) {
+        copyFileSync(join(ROOT, "dist", "cli", name), join(cli, name))
+    }
+    const early = join(cli, "early.cjs")
+    const variants: [string, () => void][] = [
+        ["missing", () => { rmSync(early, { force: true }) }],
+        ["a FIFO", () => { execFileSync("mkfifo", [early]) }],
+        ["throwing at load", () => { writeFileSync(early, "throw new Error('boom')") }],
+        ["not a function", () => { writeFileSync(early, "exports.answerFromRecord = 5") }],
+        ["throwing", () => {
+            writeFileSync(early, "exports.answerFromRecord = () => { throw new Error('x') }")
+        }],
+        ["not a promise", () => { writeFileSync(early, "exports.answerFromRecord = () => true") }],
+        ["rejecting", () => {
+            writeFileSync(early, "exports.answerFromRecord = async () => { throw new Error() }")
+        }],
+    ]
+    for (const [what, make] of variants) {
+        rmSync(early, { force: true })
+        make()
+        const r = spawnSync(process.execPath, [join(folder, "bin", "homeage.js"), "activate",
+            "--help"], { encoding: "utf8", timeout: 20_000 })
+        assert.equal(r.status, 0, `${what}: ${r.stderr}`)
+        assert.match(r.stdout, /^Usage: homeage activate/, what)
+        assert.equal(r.stderr, "", what)
+    }
+})

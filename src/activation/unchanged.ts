@@ -37,7 +37,8 @@
  */
 import { createHash } from "node:crypto"
 import {
-    closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync,
+    closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync,
+    statSync,
     type BigIntStats,
 } from "node:fs"
 import { rm } from "node:fs/promises"
@@ -85,10 +86,12 @@ const SHELL_VARIABLES = new Set(["_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINE
 
 /**
  * How a path is compared: its whole `lstat` (`whole`), and for a symlink that
- * of what it leads to as well (`through`: files read through a link), or its
- * identity only, through a symlink too (`identity`: folders, identity files).
+ * of what it leads to as well (`through`: files read through a link), its
+ * identity only, through a symlink too (`identity`: folders, identity files),
+ * or the real path it resolves to (`real`: the config file, whose folder
+ * relative sources are taken from).
  */
-export type Watch = "whole" | "through" | "identity"
+export type Watch = "whole" | "through" | "identity" | "real"
 
 /** What a record says about one run, for the run that finds it still true. */
 export interface Unchanged {
@@ -123,8 +126,12 @@ export interface RecordInput {
     whole: Iterable<string>
     /** Paths compared whole, and what they lead to when they are symlinks. */
     through: Iterable<string>
-    /** Paths compared by identity, with how they were before the check (see {@link lookAt}). */
+    /**
+     * Paths compared by identity, and by real path (`real`), with how they
+     * were before the check (see {@link lookAt}).
+     */
     identity: ReadonlyMap<string, string>
+    real: ReadonlyMap<string, string>
 }
 
 /** The record file of a state dir. */
@@ -145,7 +152,8 @@ export function nowNs(): bigint {
  * The key of a run: everything besides the disk that its result depends on.
  * That is its command line as given, the environment (a config may name
  * any variable) but for what shells change between commands, the working
- * folder, the user and group and the Node.js binary; and when `HOME` or
+ * folder, the user and its groups, the Node.js binary and the script run (one
+ * install never answers from another's record); and when `HOME` or
  * `USER` is not set, the user's name and home folder from the user database,
  * where they then come from. (The code that ran is a watched file: another
  * homeage build is another file.) `undefined` when the user database has no
@@ -165,8 +173,9 @@ export function runKey(argv: readonly string[]): string | undefined {
     const env = Object.entries(process.env).filter(([name]) => !SHELL_VARIABLES.has(name))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return sha256(JSON.stringify([
-        RECORD_FORMAT, process.execPath, process.cwd(),
-        process.getuid?.() ?? null, process.getgid?.() ?? null, account, argv, env,
+        RECORD_FORMAT, process.execPath, process.argv[1] ?? null, process.cwd(),
+        process.geteuid?.() ?? null, process.getegid?.() ?? null, process.getgroups?.() ?? null,
+        account, argv, env,
     ]))
 }
 
@@ -192,6 +201,13 @@ function statText(st: BigIntStats, watch: Watch): string {
  */
 function signature(path: string, watch: Watch): Seen {
     const seen: Seen = { text: "", latestNs: undefined, coarse: false }
+    if (watch === "real") {
+        try {
+            return { ...seen, text: realpathSync(path) }
+        } catch (err) {
+            return { ...seen, text: `!${errnoOf(err) ?? "?"}` }
+        }
+    }
     const note = (st: BigIntStats): void => {
         for (const ns of [st.ctimeNs, st.mtimeNs]) {
             if (seen.latestNs === undefined || ns > seen.latestNs) seen.latestNs = ns
@@ -252,6 +268,8 @@ export function watchedPaths(input: {
     desired: Desired, paths: StatePaths, serviceFolders: readonly string[],
     /** The places the config search looked at (see config/find.ts). */
     configCandidates: readonly string[],
+    /** The identity files used when the config names none (see config/load.ts). */
+    identityCandidates: readonly string[],
     /** The current generation, once known: its manifest is watched too. */
     generation?: number | undefined,
 }): Watched {
@@ -284,7 +302,9 @@ export function watchedPaths(input: {
 
     const files = new Set([...whole, ...through])
     const identity = new Set<string>()
-    for (const path of [...files, ...desired.identityPaths, desired.runtimeDir, paths.store]) {
+    const others = [...desired.identityPaths, ...input.identityCandidates, desired.runtimeDir,
+        paths.store]
+    for (const path of [...files, ...others]) {
         for (const up of withAncestors(path)) {
             if (!files.has(up)) identity.add(up)
         }
@@ -292,9 +312,12 @@ export function watchedPaths(input: {
     return { whole, through, identity }
 }
 
-/** The identity of each of `paths` now, for {@link RecordInput.identity}. */
-export function lookAt(paths: Iterable<string>): Map<string, string> {
-    return new Map([...paths].map((path) => [path, signature(path, "identity").text]))
+/**
+ * The identity (or with `real`, the real path) of each of `paths` now, for
+ * {@link RecordInput.identity} and {@link RecordInput.real}.
+ */
+export function lookAt(paths: Iterable<string>, watch: "identity" | "real" = "identity") {
+    return new Map([...paths].map((path) => [path, signature(path, watch).text]))
 }
 
 function checkOf(record: Omit<RecordFile, "check">): string {
@@ -333,13 +356,15 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
         }
         entries.push([path, watch, seen.text])
     }
-    for (const [path, before] of input.identity) {
-        const now = signature(path, "identity").text
+    const looked = [...[...input.identity].map(([p, s]) => [p, "identity", s] as const),
+        ...[...input.real].map(([p, s]) => [p, "real", s] as const)]
+    for (const [path, watch, before] of looked) {
+        const now = signature(path, watch).text
         if (now !== before) {
             await forgetUnchanged(paths)
             return false
         }
-        entries.push([path, "identity", now])
+        entries.push([path, watch, now])
     }
 
     const after = viewLock(paths)
@@ -391,7 +416,7 @@ function isEntry(entry: unknown): entry is [string, Watch, string] {
     if (!Array.isArray(entry) || entry.length !== 3) return false
     const [path, watch, seen] = entry as unknown[]
     return typeof path === "string" && typeof seen === "string"
-        && (watch === "whole" || watch === "through" || watch === "identity")
+        && (watch === "whole" || watch === "through" || watch === "identity" || watch === "real")
 }
 
 function parseRecord(text: string): RecordFile | undefined {

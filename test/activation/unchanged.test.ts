@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import {
-    chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync,
-    writeFileSync,
+    chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync,
+    utimesSync, writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -42,7 +42,11 @@ after(() => {
 })
 
 function epoch(): string {
-    return readFileSync(join(state, "epoch"), "utf8")
+    try {
+        return readFileSync(join(state, "epoch"), "utf8")
+    } catch {
+        return "none yet"
+    }
 }
 
 /**
@@ -196,7 +200,8 @@ test("no record is written while a file is too fresh, or for another lock epoch"
     writeFileSync(fresh, "x")
     const input = {
         key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
-        whole: [fresh], through: [], identity: new Map<string, string>(), since: nowNs(),
+        whole: [fresh], through: [], identity: new Map<string, string>(), real: new Map(),
+        since: nowNs(),
     }
     assert.equal(await recordUnchanged(paths, input), false)
 
@@ -301,7 +306,7 @@ test("a folder that changes while the run checks means no record", async () => {
     mkdirSync(folder, { recursive: true })
     const input = {
         key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
-        whole: [], through: [], identity: lookAt([folder]), since: nowNs(),
+        whole: [], through: [], identity: lookAt([folder]), real: new Map(), since: nowNs(),
     }
     chmodSync(folder, 0o700)
     assert.equal(await recordUnchanged(paths, input), false)
@@ -327,4 +332,66 @@ test("bin/homeage.js answers from the record without loading the command line", 
     r = await activate(["-q"], env)
     assert.equal(r.checked, true)
     assert.deepEqual(JSON.parse(r.stderr), ["early.cjs", "launch.cjs"])
+})
+
+test("the key holds the script run and the user's groups", () => {
+    const script = process.argv[1]
+    const groups = process.getgroups?.() ?? []
+    const key = runKey(["activate"])
+    try {
+        process.argv[1] = "/another/install/bin/homeage.js"
+        assert.notEqual(runKey(["activate"]), key, "one install never answers from another's")
+        process.argv[1] = script ?? ""
+        process.setgroups?.([...groups, 4242])
+        assert.notEqual(runKey(["activate"]), key)
+    } finally {
+        process.argv[1] = script ?? ""
+        process.setgroups?.(groups)
+    }
+    assert.equal(runKey(["activate"]), key)
+})
+
+test("the default identity files and the config's real folder are watched", async () => {
+    // No identityPaths: the files present among the defaults are used.
+    const defaults = join(w.home, ".config", "homeage")
+    mkdirSync(defaults, { recursive: true })
+    writeFileSync(join(defaults, "identity.txt"), readFileSync(w.identity))
+    const real = join(w.root, "real-a")
+    const other = join(w.root, "real-b")
+    for (const [folder, text] of [[real, "from a"], [other, "from b"]] as const) {
+        mkdirSync(join(folder, "secrets"), { recursive: true })
+        renameSync(w.encrypt("r", text), join(folder, "secrets", "r.age"))
+    }
+    // The config is a link whose target goes through a folder link; its sources
+    // are relative to its real folder. The same file (a hard link) is in both.
+    writeFileSync(join(real, "homeage.toml"), "installationType = \"activation\"\n" +
+        "[secrets.r]\nsource = \"secrets/r.age\"\nsymlinks = [\"~/links/r\"]\n")
+    linkSync(join(real, "homeage.toml"), join(other, "homeage.toml"))
+    const via = join(w.root, "via")
+    symlinkSync(real, via)
+    symlinkSync(join(via, "homeage.toml"), join(w.root, "linked.toml"))
+    const config = { HOMEAGE_CONFIG: join(w.root, "linked.toml") }
+    let r = await activate([], config)
+    assert.equal(r.code, 0, r.stderr)
+    await sleep(SETTLE_MS)
+    r = await activate([], config)
+    r = await activate([], config)
+    assert.equal(r.checked, false)
+
+    unlinkSync(via)
+    symlinkSync(other, via)
+    r = await activate([], config)
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /1 changed/)
+    assert.equal(readFileSync(join(w.home, "links", "r"), "utf8"), "from b")
+
+    await sleep(SETTLE_MS)
+    r = await activate([], config)
+    r = await activate([], config)
+    assert.equal(r.checked, false)
+    mkdirSync(join(w.home, ".ssh"), { recursive: true })
+    writeFileSync(join(w.home, ".ssh", "id_ed25519"), "not read by a run with nothing to do")
+    r = await activate([], config)
+    assert.equal(r.checked, true, "a new default identity file is seen")
+    rmSync(join(w.home, ".ssh"), { recursive: true })
 })

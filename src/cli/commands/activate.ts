@@ -53,6 +53,7 @@ export const run: CommandRun = async (ctx, options) => {
     const {
         activate, loadActivationInput, rememberConfig, serviceManagers, summarize,
     } = await import("../../activation/index.js")
+    const { defaultIdentityCandidates } = await import("../../config/index.js")
     const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
     if (input.config.installationType === "activation") {
         ctx.log.detail("installationType activation: secrets are decrypted during activate " +
@@ -66,9 +67,12 @@ export const run: CommandRun = async (ctx, options) => {
             explicit: ctx.globals.config, env: input.env, cwd: process.cwd(),
         }),
         serviceFolders: serviceManagers(input.env)(input.config.installationType).folders,
+        identityCandidates: defaultIdentityCandidates(input.env),
     }
     // The folders as the check will find them: one that changes meanwhile means no record.
     const folders = key === undefined ? undefined : lookAt(watchedPaths(watch).identity)
+    const config = input.desired.configFile
+    const real = lookAt(config === null ? [] : [config], "real")
     return runInterruptible((line) => { ctx.log.error(line) }, async () => {
         if (!dryRun) {
             for (const stale of await removeStaleEditFolders(bases)) {
@@ -97,7 +101,7 @@ export const run: CommandRun = async (ctx, options) => {
                 await recordUnchanged(input.paths, {
                     key, epoch: result.epoch ?? "", output, editBases: bases, since,
                     ...watchedPaths({ ...watch, generation: result.generation }),
-                    identity: folders,
+                    identity: folders, real,
                 })
             } else {
                 await forgetUnchanged(input.paths)
