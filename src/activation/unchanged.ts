@@ -37,9 +37,7 @@
  */
 import { createHash } from "node:crypto"
 import {
-    closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync,
-    statSync,
-    type BigIntStats,
+    constants, lstatSync, readdirSync, realpathSync, statSync, type BigIntStats,
 } from "node:fs"
 import { rm } from "node:fs/promises"
 import { userInfo } from "node:os"
@@ -48,6 +46,7 @@ import { fileURLToPath } from "node:url"
 
 import { errnoOf } from "../errors.js"
 import { writeFileAtomic } from "../fs/atomic.js"
+import { readRegularFile } from "../fs/regular-file.js"
 import { viewLock } from "../generations/lock.js"
 import type { StatePaths } from "../generations/state.js"
 import { storePath } from "../generations/store.js"
@@ -388,27 +387,10 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
 
 /** The record file's text, or `undefined` unless it is a regular file of sane size. */
 function readRecordText(file: string): string | undefined {
-    let fd: number
     try {
-        fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+        return readRegularFile(file, MAX_RECORD_BYTES, constants.O_NOFOLLOW).toString("utf8")
     } catch {
         return undefined
-    }
-    try {
-        const st = fstatSync(fd)
-        if (!st.isFile() || st.size > MAX_RECORD_BYTES) return undefined
-        const bytes = Buffer.allocUnsafe(st.size)
-        let filled = 0
-        while (filled < bytes.length) {
-            const n = readSync(fd, bytes, filled, bytes.length - filled, filled)
-            if (n === 0) break
-            filled += n
-        }
-        return bytes.toString("utf8", 0, filled)
-    } catch {
-        return undefined
-    } finally {
-        closeSync(fd)
     }
 }
 

@@ -9,14 +9,15 @@
  * run other code than the bundle's. So the cache file starts with a line
  * naming the SHA-256 of the bundle it was made from and of its own data, and
  * is used only when both match: a stale, foreign or damaged cache costs a
- * normal compile, never a crash or wrong code. Kept in one file with no
- * imports of its own but Node's, since it runs before anything else.
+ * normal compile, never a crash or wrong code. It imports nothing but Node's
+ * modules and one small file reader, since it runs before anything else.
  */
 import { createHash } from "node:crypto"
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname } from "node:path"
 import { Script } from "node:vm"
+
+import { readRegularFile } from "../fs/regular-file.js"
 
 /** The command line's entry point, as exported by the bundle. */
 export type CliMain = (argv: string[]) => Promise<number>
@@ -75,38 +76,12 @@ export function cacheFile(bundleBytes: Uint8Array, data: Uint8Array): Buffer {
     return Buffer.concat([Buffer.from(header), data])
 }
 
-/**
- * The whole content of the regular file `path`. Opened without blocking (a
- * FIFO would wait for a writer forever) and refused unless it is a regular
- * file of at most {@link MAX_FILE_BYTES} (a link to /dev/zero never ends).
- * Throws the system's error, or a `LoadError` for what is not such a file.
- */
-function readRegularFile(path: string): Buffer {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
-    try {
-        const info = fstatSync(fd)
-        if (!info.isFile()) throw new LoadError(`${path} is not a regular file`)
-        if (info.size > MAX_FILE_BYTES) {
-            throw new LoadError(`${path} is larger than ${MAX_FILE_BYTES} bytes`)
-        }
-        const bytes = Buffer.allocUnsafe(info.size)
-        let filled = 0
-        while (filled < bytes.length) {
-            const read = readSync(fd, bytes, filled, bytes.length - filled, filled)
-            if (read === 0) break
-            filled += read
-        }
-        return bytes.subarray(0, filled)
-    } finally {
-        closeSync(fd)
-    }
-}
 
 /** V8's data from the cache file beside `bundle`, if that file is whole and made from it. */
 function readCache(bundle: string, bundleHash: string): Buffer | undefined {
     let bytes: Buffer
     try {
-        bytes = readRegularFile(cachePathOf(bundle))
+        bytes = readRegularFile(cachePathOf(bundle), MAX_FILE_BYTES)
     } catch {
         return undefined
     }
@@ -131,7 +106,7 @@ export function loadCli(bundle: string, options: LoadOptions = {}): LoadedCli {
 
     let bytes: Buffer
     try {
-        bytes = readRegularFile(bundle)
+        bytes = readRegularFile(bundle, MAX_FILE_BYTES)
     } catch (err) {
         throw problem(err instanceof Error ? err.message : String(err), err)
     }

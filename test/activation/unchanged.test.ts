@@ -17,6 +17,17 @@ import { makeWorld, type World } from "../helpers/world.js"
 /** Longer than the record's racy window (100 ms), so that files written before count as settled. */
 const SETTLE_MS = 150
 
+/** Two secrets: one linked, one copied. */
+const CONFIG = `
+[secrets.a]
+source = "secrets/a.age"
+symlinks = ["~/links/a"]
+
+[secrets.b]
+source = "secrets/b.age"
+copies = ["~/copies/b"]
+`
+
 let w: World
 let state: string
 let linkA: string
@@ -27,15 +38,7 @@ before(() => {
     linkA = join(w.home, "links", "a")
     w.encrypt("a", "alpha")
     w.encrypt("b", "bravo")
-    w.config(`
-[secrets.a]
-source = "secrets/a.age"
-symlinks = ["~/links/a"]
-
-[secrets.b]
-source = "secrets/b.age"
-copies = ["~/copies/b"]
-`)
+    w.config(CONFIG)
 })
 after(() => {
     w.destroy()
@@ -151,18 +154,7 @@ test("a folder above an output that changes mode, or another run, means a full c
 
     await settle()
     w.encrypt("c", "charlie")
-    w.config(`
-[secrets.a]
-source = "secrets/a.age"
-symlinks = ["~/links/a"]
-
-[secrets.b]
-source = "secrets/b.age"
-copies = ["~/copies/b"]
-
-[secrets.c]
-source = "secrets/c.age"
-`)
+    w.config(`${CONFIG}\n[secrets.c]\nsource = "secrets/c.age"\n`)
     r = await activate()
     assert.equal(r.checked, true)
     assert.match(r.stdout, /1 added \(generation 2\)/)
