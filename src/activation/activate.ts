@@ -165,7 +165,8 @@ export async function activate(desired: Desired, options: ActivateOptions): Prom
         const generation = result.generation ?? 0
         setInterruptNote(`generation ${generation} is current, but its services may not be ` +
             `updated yet: run ${againCommand(options.command, generation)} again`)
-        await applyServices(plan.services, options.paths, options.reporter)
+        result.servicesChanged = await applyServices(plan.services, options.paths,
+            options.reporter)
     }
     return result
 }

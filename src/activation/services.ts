@@ -126,14 +126,15 @@ export async function checkServices(
  * Carries out the service side after the switch, without the state lock: marks
  * the secrets being handed over, removes the old type's services (and the
  * folders homeage made for them, once empty), applies the new plan, records the
- * folders it created, and clears the mark. Lines go to `reporter`.
+ * folders it created, and clears the mark. Lines go to `reporter`. Returns
+ * whether there was anything to do.
  */
 export async function applyServices(
     work: ServiceWork, paths: StatePaths, reporter: Reporter,
-): Promise<void> {
+): Promise<boolean> {
     const plan = work.plan
     const hasWork = work.retiring !== undefined || (plan !== undefined && hasChanges(plan))
-    if (!hasWork) return
+    if (!hasWork) return false
 
     if (work.handover.length > 0) await beginHandover(paths, work.handover)
     try {
@@ -141,7 +142,7 @@ export async function applyServices(
             await work.retiring.remove(reporter)
             await removeCreatedServiceFolders(paths, work.retiring.folders, reporter)
         }
-        if (plan === undefined) return
+        if (plan === undefined) return true
 
         const candidates = foldersToCreate(work.manager.folders)
         try {
@@ -152,6 +153,7 @@ export async function applyServices(
     } finally {
         if (work.handover.length > 0) await endHandover(paths)
     }
+    return true
 }
 
 /** Whether a plan changes anything (its summary lists one line per change). */

@@ -82,6 +82,8 @@ export interface SwitchResult {
      * generations/lock.ts); not set by a dry run.
      */
     epoch?: string | undefined
+    /** Whether `activate` then had services to install, change or remove. */
+    servicesChanged?: boolean
 }
 
 function finalSecret(planned: PlannedSecret, key: HashKey): ManifestSecret {

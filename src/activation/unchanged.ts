@@ -37,7 +37,7 @@
  */
 import { createHash } from "node:crypto"
 import {
-    constants, lstatSync, readdirSync, realpathSync, statSync, type BigIntStats,
+    constants, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type BigIntStats,
 } from "node:fs"
 import { rm } from "node:fs/promises"
 import { userInfo } from "node:os"
@@ -119,8 +119,8 @@ export interface RecordInput {
     epoch: string
     output: string
     editBases: string[]
-    /** When the run began, before it read anything (ns since the epoch, system time). */
-    since: bigint
+    /** When the run began, before it read anything (see {@link runStarted}). */
+    since: RunStart
     /** Paths compared whole (see {@link watchedPaths}). */
     whole: Iterable<string>
     /** Paths compared whole, and what they lead to when they are symlinks. */
@@ -142,17 +142,38 @@ function sha256(text: string): string {
     return createHash("sha256").update(text).digest("hex")
 }
 
-/** The current system time in nanoseconds, to pass as {@link RecordInput.since}. */
-export function nowNs(): bigint {
-    return BigInt(Date.now()) * 1_000_000n
+/** When a run began, by the system clock (as file times are) and by a monotonic one. */
+export interface RunStart {
+    /** Nanoseconds since the epoch. */
+    wallNs: bigint
+    /** `process.hrtime.bigint()`. */
+    monotonicNs: bigint
+}
+
+/** The moment now, to pass as {@link RecordInput.since} for a run that begins. */
+export function runStarted(): RunStart {
+    return { wallNs: BigInt(Date.now()) * 1_000_000n, monotonicNs: process.hrtime.bigint() }
+}
+
+/**
+ * Whether the system clock moved other than time did since `since` (set or
+ * stepped, by hand or by NTP): then file times written meanwhile may lie
+ * before the run's start, and the racy check cannot be trusted.
+ */
+function clockStepped(since: RunStart): boolean {
+    const wall = BigInt(Date.now()) * 1_000_000n - since.wallNs
+    const monotonic = process.hrtime.bigint() - since.monotonicNs
+    const drift = wall > monotonic ? wall - monotonic : monotonic - wall
+    return drift > RACY_NS
 }
 
 /**
  * The key of a run: everything besides the disk that its result depends on.
  * That is its command line as given, the environment (a config may name
  * any variable) but for what shells change between commands, the working
- * folder, the user and its groups, the Node.js binary and the script run (one
- * install never answers from another's record); and when `HOME` or
+ * folder, the user and its groups (real and effective) and capabilities, the
+ * Node.js binary and the real path of the script run (one install never
+ * answers from another's record, even through a link); and when `HOME` or
  * `USER` is not set, the user's name and home folder from the user database,
  * where they then come from. (The code that ran is a watched file: another
  * homeage build is another file.) `undefined` when the user database has no
@@ -172,10 +193,33 @@ export function runKey(argv: readonly string[]): string | undefined {
     const env = Object.entries(process.env).filter(([name]) => !SHELL_VARIABLES.has(name))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return sha256(JSON.stringify([
-        RECORD_FORMAT, process.execPath, process.argv[1] ?? null, process.cwd(),
-        process.geteuid?.() ?? null, process.getegid?.() ?? null, process.getgroups?.() ?? null,
-        account, argv, env,
+        RECORD_FORMAT, process.execPath, realScript(), process.cwd(), process.getuid?.() ?? null,
+        process.getgid?.() ?? null, process.geteuid?.() ?? null, process.getegid?.() ?? null,
+        process.getgroups?.() ?? null, capabilities(), account, argv, env,
     ]))
+}
+
+/** The real path of the script run, or `null` when there is none to resolve. */
+function realScript(): string | null {
+    const script = process.argv[1]
+    if (script === undefined) return null
+    try {
+        return realpathSync(script)
+    } catch {
+        return script
+    }
+}
+
+/**
+ * The process's effective capabilities (Linux), which decide what root may
+ * read; `null` where /proc does not tell.
+ */
+function capabilities(): string | null {
+    try {
+        return /^CapEff:\s*(\S+)$/m.exec(readFileSync("/proc/self/status", "latin1"))?.[1] ?? null
+    } catch {
+        return null
+    }
 }
 
 /** What a signature is made of, and the latest of its times (for the racy check). */
@@ -343,12 +387,16 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
         return false
     }
 
+    if (clockStepped(input.since)) {
+        await forgetUnchanged(paths)
+        return false
+    }
     const entries: [string, Watch, string][] = []
     const files = [...[...input.whole].map((path) => [path, "whole"] as const),
         ...[...input.through].map((path) => [path, "through"] as const)]
     for (const [path, watch] of files) {
         const seen = signature(path, watch)
-        const racyFrom = input.since - (seen.coarse ? COARSE_RACY_NS : RACY_NS)
+        const racyFrom = input.since.wallNs - (seen.coarse ? COARSE_RACY_NS : RACY_NS)
         if (seen.latestNs !== undefined && seen.latestNs >= racyFrom) {
             await forgetUnchanged(paths)
             return false

@@ -8,7 +8,7 @@ import { after, before, test } from "node:test"
 import { setTimeout as sleep } from "node:timers/promises"
 
 import {
-    lookAt, nowNs, recordPath, recordUnchanged, runKey,
+    lookAt, recordPath, recordUnchanged, runKey, runStarted,
 } from "../../src/activation/unchanged.js"
 import { acquireLock } from "../../src/generations/lock.js"
 import { statePaths } from "../../src/generations/state.js"
@@ -193,16 +193,23 @@ test("no record is written while a file is too fresh, or for another lock epoch"
     const input = {
         key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
         whole: [fresh], through: [], identity: new Map<string, string>(), real: new Map(),
-        since: nowNs(),
+        since: runStarted(),
     }
     assert.equal(await recordUnchanged(paths, input), false)
 
     await sleep(SETTLE_MS)
     assert.equal(await recordUnchanged(paths, input), false, "changed after the run began")
-    assert.equal(await recordUnchanged(paths, { ...input, since: nowNs() }), true)
-    assert.equal(await recordUnchanged(paths, { ...input, since: nowNs(), epoch: "another" }),
+    assert.equal(await recordUnchanged(paths, { ...input, since: runStarted() }), true)
+    assert.equal(await recordUnchanged(paths, { ...input, since: runStarted(), epoch: "another" }),
         false)
     assert.throws(() => readFileSync(recordPath(paths)), { code: "ENOENT" })
+
+    // A system clock set back while the run was at work: file times cannot be trusted.
+    const old = { ...input, whole: [process.execPath] }
+    assert.equal(await recordUnchanged(paths, { ...old, since: runStarted() }), true)
+    const stepped = runStarted()
+    stepped.wallNs -= 30_000_000_000n
+    assert.equal(await recordUnchanged(paths, { ...old, since: stepped }), false)
 })
 
 test("a source or config file behind a symlink is compared by what the link leads to", async () => {
@@ -298,7 +305,7 @@ test("a folder that changes while the run checks means no record", async () => {
     mkdirSync(folder, { recursive: true })
     const input = {
         key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
-        whole: [], through: [], identity: lookAt([folder]), real: new Map(), since: nowNs(),
+        whole: [], through: [], identity: lookAt([folder]), real: new Map(), since: runStarted(),
     }
     chmodSync(folder, 0o700)
     assert.equal(await recordUnchanged(paths, input), false)
@@ -333,6 +340,12 @@ test("the key holds the script run and the user's groups", () => {
     try {
         process.argv[1] = "/another/install/bin/homeage.js"
         assert.notEqual(runKey(["activate"]), key, "one install never answers from another's")
+        // A link to the script is the script: what it leads to is what counts.
+        const link = join(w.root, "homeage-link")
+        symlinkSync(script ?? "", link)
+        process.argv[1] = link
+        assert.equal(runKey(["activate"]), key)
+        unlinkSync(link)
         process.argv[1] = script ?? ""
         process.setgroups?.([...groups, 4242])
         assert.notEqual(runKey(["activate"]), key)

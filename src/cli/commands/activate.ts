@@ -10,7 +10,7 @@ import { dirname } from "node:path"
 import type { ActivationInput, SwitchResult } from "../../activation/index.js"
 import type { Reporter } from "../../activation/report.js"
 import {
-    forgetUnchanged, lookAt, nowNs, recordUnchanged, runKey, unchangedSince, watchedPaths,
+    forgetUnchanged, lookAt, recordUnchanged, runKey, runStarted, unchangedSince, watchedPaths,
 } from "../../activation/unchanged.js"
 import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
 import { environment } from "../../config/environment.js"
@@ -26,7 +26,7 @@ const BACKUP_EXT = /^[A-Za-z0-9._~-]+$/
 /** Checks, switches and cleans up; prints one line per secret and a summary. */
 export const run: CommandRun = async (ctx, options) => {
     // Before anything is read: a record notes only what was settled by then.
-    const since = nowNs()
+    const since = runStarted()
     const dryRun = options.dryRun === true
     const given = typeof options.backup === "string" ? options.backup : undefined
     // `.bak` and `bak` both mean FILE.bak.
@@ -122,9 +122,13 @@ function countingReporter(ctx: CommandContext): Reporter & { lines: number } {
     return counted
 }
 
-/** Whether a run kept the current generation and changed, restored or kept nothing. */
+/**
+ * Whether a run kept the current generation and changed, restored or kept
+ * nothing, services included.
+ */
 function nothingDone(result: SwitchResult): boolean {
     return result.unchanged && result.epoch !== undefined && result.generation !== undefined
+        && result.servicesChanged !== true
         && [result.added, result.changed, result.restored, result.completed, result.removed,
             result.kept].every((list) => list.length === 0)
 }
