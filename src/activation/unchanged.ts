@@ -37,7 +37,8 @@
  */
 import { createHash } from "node:crypto"
 import {
-    constants, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type BigIntStats,
+    constants, lstatSync, readFileSync, readdirSync, realpathSync, statSync, statfsSync,
+    type BigIntStats,
 } from "node:fs"
 import { rm } from "node:fs/promises"
 import { userInfo } from "node:os"
@@ -45,7 +46,7 @@ import { dirname, isAbsolute, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 import { errnoOf } from "../errors.js"
-import { writeFileAtomic } from "../fs/atomic.js"
+import { TEMP_PREFIX, writeFileAtomic } from "../fs/atomic.js"
 import { readRegularFile } from "../fs/regular-file.js"
 import { viewLock } from "../generations/lock.js"
 import type { StatePaths } from "../generations/state.js"
@@ -53,7 +54,7 @@ import { storePath } from "../generations/store.js"
 import type { Desired } from "./desired.js"
 
 /** Format of the record file, changed when its layout changes. */
-const RECORD_FORMAT = 1
+const RECORD_FORMAT = 2
 
 /** Name of the record file in the state dir. */
 const RECORD_FILE = "unchanged.json"
@@ -107,6 +108,8 @@ interface RecordFile extends Unchanged {
     epoch: string
     /** Path, how it is compared, and its signature. */
     entries: [string, Watch, string][]
+    /** Folders where a full run would sweep leftover temp files (see leftovers.ts). */
+    sweep: string[]
     /** SHA-256 (hex) of the fields above, so a damaged record is not used. */
     check: string
 }
@@ -125,6 +128,8 @@ export interface RecordInput {
     whole: Iterable<string>
     /** Paths compared whole, and what they lead to when they are symlinks. */
     through: Iterable<string>
+    /** Folders where a full run sweeps leftover temp files. */
+    sweep: Iterable<string>
     /**
      * Paths compared by identity, and by real path (`real`), with how they
      * were before the check (see {@link lookAt}).
@@ -296,6 +301,8 @@ export interface Watched {
     whole: Set<string>
     through: Set<string>
     identity: Set<string>
+    /** Folders where a full run sweeps leftover temp files. */
+    sweep: Set<string>
 }
 
 /**
@@ -352,7 +359,82 @@ export function watchedPaths(input: {
             if (!files.has(up)) identity.add(up)
         }
     }
-    return { whole, through, identity }
+    const sweep = new Set([paths.root, paths.store, paths.generations,
+        ...[...whole].map((path) => dirname(path)), ...treeOf(desired.runtimeDir)])
+    return { whole, through, identity, sweep }
+}
+
+/** Most folders of a runtime dir's tree noted for the sweep (as leftovers.ts). */
+const MAX_TREE_FOLDERS = 1000
+
+/** `root` and the folders below it, symlinks not followed, up to a limit. */
+function treeOf(root: string): string[] {
+    const folders: string[] = []
+    const queue = [root]
+    for (let folder = queue.shift(); folder !== undefined; folder = queue.shift()) {
+        if (folders.length >= MAX_TREE_FOLDERS) break
+        folders.push(folder)
+        try {
+            for (const entry of readdirSync(folder, { withFileTypes: true })) {
+                if (entry.isDirectory()) queue.push(join(folder, entry.name))
+            }
+        } catch {
+            // A missing or unreadable folder has nothing below it.
+        }
+    }
+    return folders
+}
+
+/**
+ * Whether any of `folders` holds a temp file that a dead run left behind
+ * (`.homeage-tmp-*`, perhaps with plaintext in it): then the run is not
+ * answered from the record, so that a full run sweeps it.
+ */
+function hasLeftovers(folders: readonly string[]): boolean {
+    for (const folder of folders) {
+        let names: string[]
+        try {
+            names = readdirSync(folder)
+        } catch {
+            continue
+        }
+        if (names.some((name) => name.startsWith(TEMP_PREFIX))) return true
+    }
+    return false
+}
+
+/**
+ * `statfs` types of the Linux file systems whose change times are kept by the
+ * kernel itself, to the clock tick: tmpfs, ramfs, ext2/3/4, XFS, Btrfs, F2FS,
+ * ZFS, overlayfs, bcachefs, JFS, ReiserFS. Network and FUSE file systems may
+ * report times the server or a cache chose, or keep ctime equal to mtime.
+ */
+const RELIABLE_FILE_SYSTEMS = new Set([
+    0x01021994, 0x858458f6, 0xef53, 0x58465342, 0x9123683e, 0xf2f52010, 0x2fc12fc1,
+    0x794c7630, 0xca451a4e, 0x3153464a, 0x52654973,
+])
+
+/**
+ * Whether every file noted lives on a file system from
+ * {@link RELIABLE_FILE_SYSTEMS}: its folder, and for a symlink read through,
+ * what it leads to. Only on Linux; elsewhere no record is kept.
+ */
+function onReliableFileSystems(whole: Iterable<string>, through: Iterable<string>): boolean {
+    if (process.platform !== "linux") return false
+    const places = new Set<string>()
+    for (const path of whole) places.add(dirname(path))
+    for (const path of through) {
+        places.add(dirname(path))
+        places.add(path)
+    }
+    for (const place of places) {
+        try {
+            if (!RELIABLE_FILE_SYSTEMS.has(statfsSync(place).type)) return false
+        } catch {
+            // Nothing there: what appears later changes the noted signature.
+        }
+    }
+    return true
 }
 
 /**
@@ -365,7 +447,7 @@ export function lookAt(paths: Iterable<string>, watch: "identity" | "real" = "id
 
 function checkOf(record: Omit<RecordFile, "check">): string {
     return sha256(JSON.stringify([record.format, record.key, record.epoch, record.output,
-        record.editBases, record.entries]))
+        record.editBases, record.entries, record.sweep]))
 }
 
 /** Removes the record of `paths`, if any; never fails. */
@@ -387,7 +469,7 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
         return false
     }
 
-    if (clockStepped(input.since)) {
+    if (clockStepped(input.since) || !onReliableFileSystems(input.whole, input.through)) {
         await forgetUnchanged(paths)
         return false
     }
@@ -421,7 +503,7 @@ export async function recordUnchanged(paths: StatePaths, input: RecordInput): Pr
     }
     const body = {
         format: RECORD_FORMAT, key: input.key, epoch: input.epoch, output: input.output,
-        editBases: input.editBases, entries,
+        editBases: input.editBases, entries, sweep: [...input.sweep],
     }
     const record: RecordFile = { ...body, check: checkOf(body) }
     try {
@@ -462,6 +544,9 @@ function parseRecord(text: string): RecordFile | undefined {
     if (typeof record.key !== "string" || typeof record.epoch !== "string") return undefined
     if (typeof record.output !== "string" || !Array.isArray(record.editBases)) return undefined
     if (!record.editBases.every((b) => typeof b === "string")) return undefined
+    if (!Array.isArray(record.sweep) || !record.sweep.every((f) => typeof f === "string")) {
+        return undefined
+    }
     if (!Array.isArray(record.entries) || !record.entries.every(isEntry)) return undefined
     const whole = record as RecordFile
     return checkOf(whole) === whole.check ? whole : undefined
@@ -482,6 +567,7 @@ export function unchangedSince(paths: StatePaths, key: string): Unchanged | unde
     for (const [path, watch, seen] of record.entries) {
         if (signature(path, watch).text !== seen) return undefined
     }
+    if (hasLeftovers(record.sweep)) return undefined
     const after = viewLock(paths)
     if (after.held || after.epoch !== record.epoch) return undefined
     return { output: record.output, editBases: record.editBases }

@@ -192,8 +192,8 @@ test("no record is written while a file is too fresh, or for another lock epoch"
     writeFileSync(fresh, "x")
     const input = {
         key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
-        whole: [fresh], through: [], identity: new Map<string, string>(), real: new Map(),
-        since: runStarted(),
+        whole: [fresh], through: [], sweep: [], identity: new Map<string, string>(),
+        real: new Map(), since: runStarted(),
     }
     assert.equal(await recordUnchanged(paths, input), false)
 
@@ -305,7 +305,8 @@ test("a folder that changes while the run checks means no record", async () => {
     mkdirSync(folder, { recursive: true })
     const input = {
         key: "k", epoch: lock.epoch, output: "no changes\n", editBases: [],
-        whole: [], through: [], identity: lookAt([folder]), real: new Map(), since: runStarted(),
+        whole: [], through: [], sweep: [],
+        identity: lookAt([folder]), real: new Map(), since: runStarted(),
     }
     chmodSync(folder, 0o700)
     assert.equal(await recordUnchanged(paths, input), false)
@@ -399,4 +400,15 @@ test("the default identity files and the config's real folder are watched", asyn
     r = await activate([], config)
     assert.equal(r.checked, true, "a new default identity file is seen")
     rmSync(join(w.home, ".ssh"), { recursive: true })
+})
+
+test("a leftover temp file in a swept folder means a full run, which removes it", async () => {
+    assert.equal((await activate()).code, 0)
+    await settle()
+    const leftover = join(w.home, "copies", ".homeage-tmp-0123456789abcdef0123456789abcdef")
+    writeFileSync(leftover, "perhaps plaintext", { mode: 0o600 })
+    const r = await activate()
+    assert.equal(r.checked, true)
+    assert.match(r.stdout, /^no changes \(generation \d+\)\n$/)
+    assert.throws(() => readFileSync(leftover), { code: "ENOENT" })
 })
