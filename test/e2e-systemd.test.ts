@@ -324,9 +324,13 @@ describe("homeage on a real systemd user manager", { skip }, () => {
             }
             clearCalls()
 
-            const r = await activate()
-
-            writeFileSync(stop, "")
+            // The reader stops even when activate fails, so a failure ends the test.
+            let r: RunResult
+            try {
+                r = await activate()
+            } finally {
+                writeFileSync(stop, "")
+            }
             await reading
             const values = new Set(text(seen).split("\n").filter((l) => l !== ""))
             assert.ok(values.has("netrc v2"), [...values].join(", "))
