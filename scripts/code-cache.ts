@@ -119,9 +119,8 @@ async function trainIn(where: {
     await run("activate")
     if (!persistent) {
         // Once the files are settled, a run leaves the record of an unchanged
-        // run, and the next is answered by it (activation/unchanged.ts).
+        // run (activation/unchanged.ts); a persistent runtime dir warns, so none.
         await sleep(SETTLE_MS)
-        await run("activate")
         await run("activate")
     }
     await run("status")

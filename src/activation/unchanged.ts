@@ -306,11 +306,12 @@ export interface Watched {
 }
 
 /**
- * The paths a no-op activation of `desired` depends on: every output, looked
- * at as homeage looks at it, without following a symlink; through symlinks,
- * the config file and the other places the config search looked, the sources,
- * the current generation's manifest and store files, the state files its
- * check reads, the service folders and their files, and the code running; by
+ * The paths a no-op activation of `desired` depends on (but for the current
+ * generation's manifest, which the caller adds once it is known): every
+ * output, looked at as homeage looks at it, without following a symlink;
+ * through symlinks, the config file and the other places the config search
+ * looked, the sources, the store files, the state files its check reads, the
+ * service folders and their files, and the code running; by
  * identity, the identity files, the runtime dir, and every folder above any
  * of these.
  */
@@ -320,8 +321,6 @@ export function watchedPaths(input: {
     configCandidates: readonly string[],
     /** The identity files used when the config names none (see config/load.ts). */
     identityCandidates: readonly string[],
-    /** The current generation, once known: its manifest is watched too. */
-    generation?: number | undefined,
 }): Watched {
     const { desired, paths } = input
     const whole = new Set<string>()
@@ -330,9 +329,6 @@ export function watchedPaths(input: {
         paths.current, paths.pending, paths.generations, paths.hashKey, paths.lock,
         paths.handover, paths.serviceFolders,
     ])
-    if (input.generation !== undefined) {
-        through.add(join(paths.generations, `${input.generation}.json`))
-    }
     if (desired.configFile !== null) through.add(desired.configFile)
     for (const secret of desired.secrets) {
         for (const path of [secret.path, ...secret.symlinks, ...secret.copies]) whole.add(path)

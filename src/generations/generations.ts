@@ -20,7 +20,8 @@ const MANIFEST_MODE = 0o600
 
 const GENERATION_FILE = /^([1-9]\d*)\.json$/
 
-function generationFile(paths: StatePaths, n: number): string {
+/** The manifest file of generation `n`. */
+export function generationFile(paths: StatePaths, n: number): string {
     return join(paths.generations, `${n}.json`)
 }
 

@@ -3,27 +3,33 @@
  * config (SPEC §5). SIGINT, SIGTERM and SIGHUP end it cleanly (see
  * fs/interrupt.ts): no temp file stays, the lock is released, and one line
  * says whether anything changed. A run that found nothing to change leaves a
- * record, so that the next such run exits at once (see activation/unchanged.ts).
+ * record, so that the next such run is answered at once (activation/unchanged.ts).
  */
 import { dirname } from "node:path"
 
-import type { ActivationInput, SwitchResult } from "../../activation/index.js"
+import {
+    activate, loadActivationInput, rememberConfig, serviceManagers, summarize,
+    type ActivationInput, type SwitchResult,
+} from "../../activation/index.js"
 import type { Reporter } from "../../activation/report.js"
 import {
-    forgetUnchanged, lookAt, recordUnchanged, runKey, runStarted, unchangedSince, watchedPaths,
+    forgetUnchanged, lookAt, recordUnchanged, runKey, runStarted, watchedPaths,
 } from "../../activation/unchanged.js"
 import { removeStaleEditFolders } from "../../authoring/edit-folder.js"
-import { environment } from "../../config/environment.js"
-import { configCandidates } from "../../config/find.js"
+import { configCandidates, defaultIdentityCandidates } from "../../config/index.js"
 import { UsageError } from "../../errors.js"
 import { runInterruptible } from "../../fs/interrupt.js"
-import { stateFor } from "../../generations/state.js"
+import { generationFile } from "../../generations/generations.js"
 import type { CommandContext, CommandRun } from "../context.js"
 
 /** A backup extension: a plain file-name suffix, so `FILE.EXT` stays beside `FILE`. */
 const BACKUP_EXT = /^[A-Za-z0-9._~-]+$/
 
-/** Checks, switches and cleans up; prints one line per secret and a summary. */
+/**
+ * Checks, switches and cleans up; prints one line per secret and a summary.
+ * A run the record of an unchanged run answers never gets here: bin/homeage.js
+ * answers it first (src/cli/early.ts).
+ */
 export const run: CommandRun = async (ctx, options) => {
     // Before anything is read: a record notes only what was settled by then.
     const since = runStarted()
@@ -36,24 +42,6 @@ export const run: CommandRun = async (ctx, options) => {
             "such as bak (letters, digits, . _ ~ -)")
     }
 
-    // Under -v the run reports details a record does not keep. (A record for
-    // this command line was usually found before the command line was loaded:
-    // see src/cli/early.ts.)
-    const key = dryRun || ctx.log.verbosity === "verbose" ? undefined : runKey(ctx.argv)
-    if (key !== undefined) {
-        const seen = unchangedSince(stateFor(environment(process.env)), key)
-        if (seen !== undefined) {
-            await removeStaleEditFolders(seen.editBases)
-            process.stdout.write(seen.output)
-            return 0
-        }
-    }
-
-    // Loaded only now: a run that the record answers needs none of it.
-    const {
-        activate, loadActivationInput, rememberConfig, serviceManagers, summarize,
-    } = await import("../../activation/index.js")
-    const { defaultIdentityCandidates } = await import("../../config/index.js")
     const input = await loadActivationInput(ctx.globals.config, process.env, process.cwd())
     if (input.config.installationType === "activation") {
         ctx.log.detail("installationType activation: secrets are decrypted during activate " +
@@ -61,18 +49,11 @@ export const run: CommandRun = async (ctx, options) => {
     }
     const bases = [dirname(input.desired.runtimeDir), input.env.XDG_RUNTIME_DIR]
         .filter((base): base is string => base !== undefined && base !== "")
-    const watch = {
-        desired: input.desired, paths: input.paths,
-        configCandidates: configCandidates({
-            explicit: ctx.globals.config, env: input.env, cwd: process.cwd(),
-        }),
-        serviceFolders: serviceManagers(input.env)(input.config.installationType).folders,
-        identityCandidates: defaultIdentityCandidates(input.env),
-    }
-    // The folders as the check will find them: one that changes meanwhile means no record.
-    const folders = key === undefined ? undefined : lookAt(watchedPaths(watch).identity)
-    const config = input.desired.configFile
-    const real = lookAt(config === null ? [] : [config], "real")
+
+    // Under -v the run reports details a record does not keep.
+    const key = dryRun || ctx.log.verbosity === "verbose" ? undefined : runKey(ctx.argv)
+    const noting = key === undefined ? undefined : beginRecord(ctx, input)
+
     return runInterruptible((line) => { ctx.log.error(line) }, async () => {
         if (!dryRun) {
             for (const stale of await removeStaleEditFolders(bases)) {
@@ -95,20 +76,44 @@ export const run: CommandRun = async (ctx, options) => {
 
         const summary = summarize(result, dryRun)
         ctx.log.info(summary)
-        if (key !== undefined && folders !== undefined) {
-            if (nothingDone(result) && reporter.lines === 0 && !setsOwners(input)) {
-                const output = ctx.log.verbosity === "quiet" ? "" : `${summary}\n`
-                await recordUnchanged(input.paths, {
-                    key, epoch: result.epoch ?? "", output, editBases: bases, since,
-                    ...watchedPaths({ ...watch, generation: result.generation }),
-                    identity: folders, real,
-                })
-            } else {
-                await forgetUnchanged(input.paths)
-            }
+        if (key === undefined || noting === undefined) return 0
+        const generation = result.generation
+        if (generation !== undefined && result.epoch !== undefined && nothingDone(result)
+            && reporter.lines === 0 && !setsOwners(input)) {
+            const { watched, folders, real } = noting
+            await recordUnchanged(input.paths, {
+                key, epoch: result.epoch, since, editBases: bases,
+                output: ctx.log.verbosity === "quiet" ? "" : `${summary}\n`,
+                whole: watched.whole, sweep: watched.sweep,
+                through: [...watched.through, generationFile(input.paths, generation)],
+                identity: folders, real,
+            })
+        } else {
+            await forgetUnchanged(input.paths)
         }
         return 0
     })
+}
+
+/**
+ * What a record of this run would watch, with the folders and the config's
+ * real path as the check will find them: one that changes meanwhile means no
+ * record.
+ */
+function beginRecord(ctx: CommandContext, input: ActivationInput) {
+    const watched = watchedPaths({
+        desired: input.desired, paths: input.paths,
+        configCandidates: configCandidates({
+            explicit: ctx.globals.config, env: input.env, cwd: process.cwd(),
+        }),
+        serviceFolders: serviceManagers(input.env)(input.config.installationType).folders,
+        identityCandidates: defaultIdentityCandidates(input.env),
+    })
+    const config = input.desired.configFile
+    return {
+        watched, folders: lookAt(watched.identity),
+        real: lookAt(config === null ? [] : [config], "real"),
+    }
 }
 
 /** The log as a reporter that counts the lines it was given (but details). */
@@ -127,8 +132,7 @@ function countingReporter(ctx: CommandContext): Reporter & { lines: number } {
  * nothing, services included.
  */
 function nothingDone(result: SwitchResult): boolean {
-    return result.unchanged && result.epoch !== undefined && result.generation !== undefined
-        && result.servicesChanged !== true
+    return result.unchanged && result.servicesChanged !== true
         && [result.added, result.changed, result.restored, result.completed, result.removed,
             result.kept].every((list) => list.length === 0)
 }
